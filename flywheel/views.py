@@ -1,0 +1,75 @@
+"""Pages for people. Thin: look up, check the role, render."""
+
+from __future__ import annotations
+
+from django.core.paginator import Paginator
+from django.db import connection
+from django.db.models import Count, Q
+from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
+from django.shortcuts import get_object_or_404, render
+
+from annotate.access import has_role, projects_for, role_in
+from annotate.models import Role
+from flywheel.models import Project, Quarantine, SyncRun, Trace
+
+PAGE_SIZE = 50
+
+
+def _project_for(request: HttpRequest, project_id: int, at_least: Role) -> Project:
+    project = get_object_or_404(Project, pk=project_id)
+    if not has_role(user=request.user, project=project, at_least=at_least):
+        raise Http404("No such project, or you are not a member of it.")
+    return project
+
+
+def home(request: HttpRequest) -> HttpResponse:
+    projects = projects_for(user=request.user).annotate(
+        trace_count=Count("traces", distinct=True),
+        quarantined=Count("quarantine", distinct=True),
+    )
+    return render(request, "flywheel/home.html", {"projects": projects})
+
+
+def trace_list(request: HttpRequest, project_id: int) -> HttpResponse:
+    project = _project_for(request, project_id, Role.ANNOTATOR)
+    traces = Trace.objects.filter(project=project).order_by("-timestamp", "-id")
+    query = request.GET.get("q", "").strip()
+    if query:
+        traces = traces.filter(Q(name__icontains=query) | Q(external_id__icontains=query))
+    page = Paginator(traces.only(
+        "id", "external_id", "name", "user_id", "timestamp", "environment", "latency_ms", "total_cost", "tags"
+    ), PAGE_SIZE).get_page(request.GET.get("page"))
+    context = {
+        "project": project,
+        "page": page,
+        "query": query,
+        "role": role_in(user=request.user, project=project),
+    }
+    return render(request, "flywheel/trace_list.html", context)
+
+
+def trace_detail(request: HttpRequest, project_id: int, trace_id: int) -> HttpResponse:
+    project = _project_for(request, project_id, Role.ANNOTATOR)
+    trace = get_object_or_404(
+        Trace.objects.select_related("source").prefetch_related("observations", "scores"),
+        pk=trace_id,
+        project=project,
+    )
+    return render(request, "flywheel/trace_detail.html", {"project": project, "trace": trace})
+
+
+def sync_runs(request: HttpRequest, project_id: int) -> HttpResponse:
+    project = _project_for(request, project_id, Role.LEAD)
+    runs = SyncRun.objects.filter(source__project=project).select_related("source")[:100]
+    rejects = Quarantine.objects.filter(project=project).select_related("source")[:100]
+    return render(request, "flywheel/sync_runs.html", {"project": project, "runs": runs, "rejects": rejects})
+
+
+def healthz(request: HttpRequest) -> JsonResponse:
+    """Liveness and database reachability, for load balancers and the nightly's monitors."""
+    try:
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT 1")
+        return JsonResponse({"status": "ok", "database": "ok"})
+    except Exception:
+        return JsonResponse({"status": "error", "database": "unreachable"}, status=503)

@@ -1,0 +1,58 @@
+from __future__ import annotations
+
+import factory
+from django.contrib.auth import get_user_model
+
+from annotate.models import Membership, Role
+from flywheel.models import Project, Trace, TraceSource
+
+
+class UserFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = get_user_model()
+        skip_postgeneration_save = True
+
+    username = factory.Sequence(lambda n: f"user{n}")
+    password = factory.PostGenerationMethodCall("set_password", "pw-for-tests-1")
+
+    @factory.post_generation
+    def saved(self, create, extracted, **kwargs):
+        if create:
+            self.save()
+
+
+class ProjectFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Project
+
+    name = factory.Sequence(lambda n: f"project-{n}")
+
+
+class SourceFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = TraceSource
+
+    project = factory.SubFactory(ProjectFactory)
+    name = factory.Sequence(lambda n: f"source-{n}")
+    base_url = "http://127.0.0.1:1"
+    public_key = "pk-lf-test"
+    secret_key_env = "TEST_LANGFUSE_SECRET"
+
+
+class TraceFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Trace
+
+    source = factory.SubFactory(SourceFactory)
+    project = factory.SelfAttribute("source.project")
+    external_id = factory.Sequence(lambda n: f"trace-{n:06d}")
+    name = "support-chat"
+    conversation = factory.LazyFunction(
+        lambda: [{"role": "user", "content": "Where is my order?"}, {"role": "assistant", "content": "On its way."}]
+    )
+
+
+def member(project: Project, role: Role, **kwargs) -> object:
+    user = UserFactory(**kwargs)
+    Membership.objects.create(user=user, project=project, role=role)
+    return user
