@@ -19,7 +19,11 @@ OBSERVATION_LEVELS = ("DEBUG", "DEFAULT", "WARNING", "ERROR")
 
 @dataclass(frozen=True)
 class TraceRecord:
-    """A trace's own fields. ``id`` is the Langfuse trace id."""
+    """A trace's own fields. ``id`` is the Langfuse trace id.
+
+    ``partial`` marks a record that knows only some of the trace (e.g. the trace context an
+    observation export carries): the store fills empty fields from it, never blanks others.
+    """
 
     id: str
     timestamp: datetime | None = None
@@ -34,6 +38,7 @@ class TraceRecord:
     output: Any = None
     metadata: Any = None
     updated_at: datetime | None = None
+    partial: bool = False
 
 
 @dataclass(frozen=True)

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import logging
+import os
+import socket
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import timedelta
@@ -24,6 +26,24 @@ SYNC_BUSY = (
 )
 
 
+def this_process() -> str:
+    return f"{socket.gethostname()}:{os.getpid()}"
+
+
+def _holder_is_dead(holder: str) -> bool:
+    """True when the holder ran on this host and its process is gone (killed, crashed)."""
+    host, _, pid = holder.rpartition(":")
+    if host != socket.gethostname() or not pid.isdigit():
+        return False  # another machine: only the heartbeat can tell
+    try:
+        os.kill(int(pid), 0)
+    except ProcessLookupError:
+        return True
+    except PermissionError:
+        return False
+    return False
+
+
 @contextmanager
 def sync_run(*, source: TraceSource, kind: str, **fields: object) -> Iterator[SyncRun]:
     """Opens a run (refusing if another live one holds the source) and closes it whatever happens."""
@@ -33,7 +53,7 @@ def sync_run(*, source: TraceSource, kind: str, **fields: object) -> Iterator[Sy
         live = SyncRun.objects.filter(source=source, status=SyncRun.Status.RUNNING).order_by("-id")
         for other in live:
             beat = other.heartbeat_at or other.started_at
-            if now - beat < LOCK_TTL:
+            if now - beat < LOCK_TTL and not _holder_is_dead(other.holder):
                 raise Conflict(
                     SYNC_BUSY.format(source=source.name, run=other.pk, beat=beat, ttl=int(LOCK_TTL.seconds / 60))
                 )
@@ -41,7 +61,9 @@ def sync_run(*, source: TraceSource, kind: str, **fields: object) -> Iterator[Sy
             other.error = f"abandoned: no sign of life since {beat:%Y-%m-%d %H:%M:%S} UTC (crashed or killed)"
             other.finished_at = now
             other.save(update_fields=["status", "error", "finished_at"])
-        run = SyncRun.objects.create(source=source, kind=kind, heartbeat_at=now, **fields)
+        run = SyncRun.objects.create(
+            source=source, kind=kind, heartbeat_at=now, holder=this_process(), **fields
+        )
     try:
         yield run
     except FlywheelError as exc:

@@ -70,7 +70,11 @@ def _score_fields(record: ScoreRecord) -> dict[str, Any]:
     }
 
 
-_SCRUBBED_FIELDS = {TraceRecord: _trace_fields, ObservationRecord: _observation_fields, ScoreRecord: _score_fields}
+_SCRUBBED_FIELDS = {
+    TraceRecord: _trace_fields,
+    ObservationRecord: _observation_fields,
+    ScoreRecord: _score_fields,
+}
 
 
 def ingest_batch(
@@ -161,6 +165,13 @@ def _upsert_trace(trace: Trace, record: TraceRecord, scrubbed: dict[str, Any], c
         "source_updated_at": record.updated_at,
         "pii_counts": counts,
     }
+    if record.partial:
+        # Only what this record knows, and only where the stored trace knows nothing yet.
+        values = {
+            k: v
+            for k, v in values.items()
+            if v not in (None, "", [], {}) and getattr(trace, k) in (None, "", [], {})
+        }
     if not _apply(trace, values):
         return "unchanged"
     trace.save()

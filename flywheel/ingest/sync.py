@@ -51,6 +51,7 @@ def api_config_for(source: TraceSource) -> LangfuseApiConfig:
         page_limit=source.page_limit,
         environments=tuple(source.environments),
         tags=tuple(source.tags),
+        secret_key_env=source.secret_key_env,
     )
 
 
@@ -84,10 +85,12 @@ def sync_langfuse(
 ) -> SyncRun:
     config = api_config_for(source)
     start, end = sync_range(source, since=since, until=until)
-    api = source_factory(config)
     scrubber = scrubber_for(source.project)
     key = hash_key()
-    with sync_run(source=source, kind="api", window_start=start, window_end=end) as run:
+    with (
+        sync_run(source=source, kind="api", window_start=start, window_end=end) as run,
+        source_factory(config) as api,
+    ):
         api.check()
         bar = progress_bar(desc=f"sync {source.name}", enabled=progress)
         try:

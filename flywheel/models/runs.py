@@ -28,6 +28,7 @@ class SyncRun(models.Model):
     status = models.CharField(max_length=16, choices=Status.choices, default=Status.RUNNING)
     error = models.TextField(blank=True, default="")
     started_at = models.DateTimeField(auto_now_add=True)
+    holder = models.CharField(max_length=256, blank=True, default="", help_text="host:pid of the process.")
     heartbeat_at = models.DateTimeField(null=True, blank=True, help_text="Last sign of life of a running run.")
     finished_at = models.DateTimeField(null=True, blank=True)
 

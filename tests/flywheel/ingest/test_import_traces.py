@@ -125,3 +125,20 @@ def test_an_unknown_project_without_create_flag_is_refused_with_a_hint(tmp_path,
     assert exit_info.value.code == 66
     err = capsys.readouterr().err
     assert "No project named 'ghost'" in err and "--create-project" in err
+
+
+def test_an_observation_export_imported_later_fills_in_but_never_blanks_a_stored_trace(tmp_path):
+    run_import(pii_corpus.write(tmp_path / "traces.jsonl", ["t-1"]))
+    stored = Trace.objects.get()
+    later = tmp_path / "observations.jsonl"
+    row = {
+        "id": "t-1-g2", "traceId": "t-1", "type": "GENERATION", "name": "retry",
+        "startTime": "2026-11-02T10:05:00.000Z", "endTime": "2026-11-02T10:05:01.000Z", "level": "WARNING",
+        "input": "again please", "output": "done", "traceName": "support-chat", "traceTags": ["support"],
+    }
+    later.write_text(json.dumps(row) + "\n")
+    run_import(later)
+    trace = Trace.objects.get()
+    assert trace.input == stored.input and trace.output == stored.output and trace.metadata == stored.metadata
+    assert trace.observations.count() == 2
+    assert trace.observations.get(external_id="t-1-g2").level == "WARNING"
