@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
-from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
+from typing import Any
+
 from django.db.models import QuerySet
 
 from annotate.models import ROLE_RANK, Membership, Role
 from flywheel.models import Project
 
-User = AbstractBaseUser | AnonymousUser
+# A user or AnonymousUser; typed loosely because request.user is a union the stubs can't narrow.
+User = Any
 
 
 def role_in(*, user: User, project: Project) -> Role | None:

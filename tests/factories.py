@@ -16,9 +16,9 @@ class UserFactory(factory.django.DjangoModelFactory):
     password = factory.PostGenerationMethodCall("set_password", "pw-for-tests-1")
 
     @factory.post_generation
-    def saved(self, create, extracted, **kwargs):
+    def saved(obj, create, extracted, **kwargs):  # factory_boy passes the built object
         if create:
-            self.save()
+            obj.save()
 
 
 class ProjectFactory(factory.django.DjangoModelFactory):
@@ -48,11 +48,14 @@ class TraceFactory(factory.django.DjangoModelFactory):
     external_id = factory.Sequence(lambda n: f"trace-{n:06d}")
     name = "support-chat"
     conversation = factory.LazyFunction(
-        lambda: [{"role": "user", "content": "Where is my order?"}, {"role": "assistant", "content": "On its way."}]
+        lambda: [
+            {"role": "user", "content": "Where is my order?"},
+            {"role": "assistant", "content": "On its way."},
+        ]
     )
 
 
-def member(project: Project, role: Role, **kwargs) -> object:
+def member(project, role: Role, **kwargs):
     user = UserFactory(**kwargs)
-    Membership.objects.create(user=user, project=project, role=role)
+    Membership.objects.create(user=user, project=project, role=role)  # type: ignore[misc]
     return user

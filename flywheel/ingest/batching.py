@@ -19,7 +19,9 @@ def chunked(items: Iterable[T], size: int) -> Iterator[list[T]]:
 
 
 def progress_bar(*, desc: str, enabled: bool, unit: str = "rec") -> tqdm:
-    return tqdm(desc=desc, unit=unit, file=sys.stderr, disable=not enabled, dynamic_ncols=True, mininterval=0.5)
+    return tqdm(
+        desc=desc, unit=unit, file=sys.stderr, disable=not enabled, dynamic_ncols=True, mininterval=0.5
+    )
 
 
 ProgressHook = Callable[[int], None]

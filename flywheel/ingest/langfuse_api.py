@@ -19,6 +19,11 @@ in ``[start, end)``; pages run newest first, so an observation may come before i
 ``TraceRecord`` (or in an earlier window) and consumers must accept that order. On
 ``legacy``, traces whose timestamp lies in ``[start, end)``, each with all its
 observations and scores. Scores are never tag-filtered (they carry no tags).
+
+v2 quirks handled here: ``input``/``output`` arrive as stored text and are parsed once;
+metadata values over 200 characters arrive truncated (the server expands only keys named in
+``expandMetadata``, which we cannot know); when the SDK's models reject a page (a malformed
+row, or ``metadata`` sent as text) the page is re-read raw and judged row by row.
 """
 
 from __future__ import annotations

@@ -21,8 +21,9 @@ log = logging.getLogger(__name__)
 # A running run that has not beaten its heart for this long is taken as crashed.
 LOCK_TTL = timedelta(minutes=10)
 SYNC_BUSY = (
-    "Another sync of source '{source}' is running (run #{run}, last sign of life {beat:%Y-%m-%d %H:%M:%S} UTC). "
-    "Wait for it to finish; if it crashed, its lock expires {ttl} minutes after that."
+    "Another sync of source '{source}' is running (run #{run}, last sign of life "
+    "{beat:%Y-%m-%d %H:%M:%S} UTC). Wait for it to finish; if it crashed, its lock expires "
+    "{ttl} minutes after that."
 )
 
 
@@ -55,7 +56,9 @@ def sync_run(*, source: TraceSource, kind: str, **fields: object) -> Iterator[Sy
             beat = other.heartbeat_at or other.started_at
             if now - beat < LOCK_TTL and not _holder_is_dead(other.holder):
                 raise Conflict(
-                    SYNC_BUSY.format(source=source.name, run=other.pk, beat=beat, ttl=int(LOCK_TTL.seconds / 60))
+                    SYNC_BUSY.format(
+                        source=source.name, run=other.pk, beat=beat, ttl=int(LOCK_TTL.seconds / 60)
+                    )
                 )
             other.status = SyncRun.Status.FAILED
             other.error = f"abandoned: no sign of life since {beat:%Y-%m-%d %H:%M:%S} UTC (crashed or killed)"
@@ -97,7 +100,13 @@ def _finish(run: SyncRun, status: str, error: str) -> None:
     run.save(update_fields=["status", "error", "finished_at"])
     log.info(
         "sync run %s %s: read=%s created=%s updated=%s unchanged=%s quarantined=%s",
-        run.pk, status, run.read, run.created, run.updated, run.unchanged, run.quarantined,
+        run.pk,
+        status,
+        run.read,
+        run.created,
+        run.updated,
+        run.unchanged,
+        run.quarantined,
     )
 
 

@@ -18,7 +18,7 @@ from flywheel.ingest.conversation import extract_conversation
 from flywheel.ingest.records import ObservationRecord, Rejected, ScoreRecord, SourceItem, TraceRecord
 from flywheel.models import Observation, Quarantine, Score, SyncRun, Trace, TraceSource
 from flywheel.pii.placeholders import PlaceholderRegistry
-from flywheel.pii.scrubber import ScrubDoc, Scrubber
+from flywheel.pii.scrubber import Scrubber, ScrubDoc
 
 
 @dataclass
@@ -223,7 +223,7 @@ def _bulk_upsert(model: Any, rows: list[tuple[Trace, str, dict[str, Any]]]) -> C
             external_id__in={ext_id for _, ext_id, _ in latest.values()},
         )
     }
-    to_create, to_update, fields = [], [], set()
+    to_create, to_update, fields = [], [], set[str]()
     for key, (trace, ext_id, values) in latest.items():
         obj = existing.get(key)
         if obj is None:

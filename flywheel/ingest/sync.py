@@ -23,11 +23,11 @@ from flywheel.models import SyncRun, TraceSource
 from flywheel.services.scrubbing import hash_key, scrubber_for
 
 DEFAULT_LOOKBACK = timedelta(days=7)
-NO_SECRET = (
+MISSING_KEY_VAR = (
     "Source '{source}' reads its Langfuse secret key from the environment variable {var}, which is not "
     "set for this process."
 )
-NO_SECRET_HINT = "Export {var}=sk-lf-... (from Langfuse: Settings > API keys) and run again."
+MISSING_KEY_HINT = "Export {var}=sk-lf-... (from Langfuse: Settings > API keys) and run again."
 NOT_LANGFUSE = "Source '{source}' is a {kind} source; sync_langfuse reads Langfuse API sources only."
 BAD_RANGE = "--since ({since}) must be before --until ({until})."
 
@@ -40,8 +40,8 @@ def api_config_for(source: TraceSource) -> LangfuseApiConfig:
     secret = source.secret_key()
     if not secret:
         raise ConfigError(
-            NO_SECRET.format(source=source.name, var=source.secret_key_env),
-            hint=NO_SECRET_HINT.format(var=source.secret_key_env),
+            MISSING_KEY_VAR.format(source=source.name, var=source.secret_key_env),
+            hint=MISSING_KEY_HINT.format(var=source.secret_key_env),
         )
     return LangfuseApiConfig(
         base_url=source.base_url,
@@ -52,10 +52,14 @@ def api_config_for(source: TraceSource) -> LangfuseApiConfig:
         environments=tuple(source.environments),
         tags=tuple(source.tags),
         secret_key_env=source.secret_key_env,
+        max_attempts=settings.LANGFUSE_MAX_ATTEMPTS,
+        backoff_base=settings.LANGFUSE_BACKOFF_BASE,
     )
 
 
-def sync_range(source: TraceSource, *, since: datetime | None, until: datetime | None) -> tuple[datetime, datetime]:
+def sync_range(
+    source: TraceSource, *, since: datetime | None, until: datetime | None
+) -> tuple[datetime, datetime]:
     end = until or timezone.now()
     if since is not None:
         start = since
@@ -97,7 +101,9 @@ def sync_langfuse(
             for window_start, window_end in windows(start, end, source.window_hours):
                 for page in api.read_window(window_start, window_end):
                     for batch in chunked(page.items, settings.INGEST_BATCH_SIZE):
-                        outcome = ingest_batch(source=source, items=batch, scrubber=scrubber, key=key, run=run)
+                        outcome = ingest_batch(
+                            source=source, items=batch, scrubber=scrubber, key=key, run=run
+                        )
                         record_progress(run, outcome, cursor=f"{window_start.isoformat()} {page.label}")
                         bar.update(outcome.read)
                 _commit_watermark(source, run, window_start, window_end)
@@ -106,7 +112,9 @@ def sync_langfuse(
     return run
 
 
-def _commit_watermark(source: TraceSource, run: SyncRun, window_start: datetime, window_end: datetime) -> None:
+def _commit_watermark(
+    source: TraceSource, run: SyncRun, window_start: datetime, window_end: datetime
+) -> None:
     # Only move forward, and only over a contiguous range: a backfill of an older range, or a
     # --since that leaves a gap after the watermark, must not claim what was never read.
     source.refresh_from_db(fields=["watermark"])

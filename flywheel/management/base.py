@@ -20,7 +20,9 @@ class FlywheelCommand(BaseCommand):
 
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument(
-            "--no-progress", action="store_true", help="No progress bar (it is off anyway when stderr is no tty)."
+            "--no-progress",
+            action="store_true",
+            help="No progress bar (it is off anyway when stderr is no tty).",
         )
 
     def progress_enabled(self, options: dict[str, Any]) -> bool:

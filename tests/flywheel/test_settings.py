@@ -11,12 +11,23 @@ ROOT = Path(__file__).resolve().parents[2]
 
 
 def _django_setup(env: dict[str, str]) -> subprocess.CompletedProcess[str]:
-    clean = {k: v for k, v in os.environ.items() if k not in {"SECRET_KEY", "DEBUG", "DATABASE_URL", "SECURE_COOKIES", "SECURE_SSL_REDIRECT"}}
+    clean = {
+        k: v
+        for k, v in os.environ.items()
+        if k not in {"SECRET_KEY", "DEBUG", "DATABASE_URL", "SECURE_COOKIES", "SECURE_SSL_REDIRECT"}
+    }
     return subprocess.run(
-        [sys.executable, "-c", "import django; django.setup(); from django.conf import settings; "
-         "print(settings.DATABASES['default']['ENGINE'], settings.SESSION_COOKIE_SECURE)"],
-        cwd=ROOT, env={**clean, "DJANGO_SETTINGS_MODULE": "flywheel.settings", **env},
-        capture_output=True, text=True, timeout=60,
+        [
+            sys.executable,
+            "-c",
+            "import django; django.setup(); from django.conf import settings; "
+            "print(settings.DATABASES['default']['ENGINE'], settings.SESSION_COOKIE_SECURE)",
+        ],
+        cwd=ROOT,
+        env={**clean, "DJANGO_SETTINGS_MODULE": "flywheel.settings", **env},
+        capture_output=True,
+        text=True,
+        timeout=60,
     )
 
 

@@ -31,7 +31,9 @@ class Command(FlywheelCommand):
         if options["action"] == "list":
             for source in TraceSource.objects.select_related("project"):
                 mark = source.watermark.isoformat() if source.watermark else "never synced"
-                self.stdout.write(f"{source.name}\t{source.project.name}\t{source.kind}\t{source.base_url}\t{mark}")
+                self.stdout.write(
+                    f"{source.name}\t{source.project.name}\t{source.kind}\t{source.base_url}\t{mark}"
+                )
             return
         project = resolve_project(options["project"], create=options["create_project"])
         source = TraceSource.objects.filter(name=options["name"]).first() or TraceSource(name=options["name"])
@@ -44,6 +46,8 @@ class Command(FlywheelCommand):
         try:
             source.full_clean()
         except ValidationError as exc:
-            raise InvalidInput("; ".join(f"{k}: {' '.join(v)}" for k, v in exc.message_dict.items())) from None
+            raise InvalidInput(
+                "; ".join(f"{k}: {' '.join(v)}" for k, v in exc.message_dict.items())
+            ) from None
         source.save()
         self.stdout.write(f"source '{source.name}' of project '{project.name}' saved")

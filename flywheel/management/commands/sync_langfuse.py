@@ -11,7 +11,9 @@ from flywheel.management.base import FlywheelCommand, parse_when
 from flywheel.models import TraceSource
 
 NO_SOURCE = "No trace source named '{name}'."
-NO_SOURCE_HINT = "Known sources: {known}. Add one in the admin (Trace sources) or with `manage.py langfuse_source add`."
+NO_SOURCE_HINT = (
+    "Known sources: {known}. Add one in the admin (Trace sources) or with `manage.py langfuse_source add`."
+)
 
 
 class Command(FlywheelCommand):
@@ -20,7 +22,9 @@ class Command(FlywheelCommand):
     def add_arguments(self, parser: CommandParser) -> None:
         super().add_arguments(parser)
         parser.add_argument("--source", required=True, help="Name of the trace source.")
-        parser.add_argument("--since", help="Start (ISO 8601). Default: the source's watermark minus the overlap.")
+        parser.add_argument(
+            "--since", help="Start (ISO 8601). Default: the source's watermark minus the overlap."
+        )
         parser.add_argument("--until", help="End, exclusive (ISO 8601). Default: now.")
 
     def run(self, *args: Any, **options: Any) -> None:

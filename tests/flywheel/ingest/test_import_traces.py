@@ -78,7 +78,8 @@ def test_importing_the_same_file_twice_changes_nothing(tmp_path):
     assert (Trace.objects.count(), Observation.objects.count(), Score.objects.count()) == counts
     strip = lambda dump: [r for r in json.loads(dump) if r["model"] not in {"flywheel.syncrun"}]  # noqa: E731
     normalise = lambda rows: [  # noqa: E731
-        {**r, "fields": {k: v for k, v in r["fields"].items() if k not in {"updated_at", "last_seen"}}} for r in rows
+        {**r, "fields": {k: v for k, v in r["fields"].items() if k not in {"updated_at", "last_seen"}}}
+        for r in rows
     ]
     assert normalise(strip(dump_database())) == normalise(strip(before))
 
@@ -132,9 +133,17 @@ def test_an_observation_export_imported_later_fills_in_but_never_blanks_a_stored
     stored = Trace.objects.get()
     later = tmp_path / "observations.jsonl"
     row = {
-        "id": "t-1-g2", "traceId": "t-1", "type": "GENERATION", "name": "retry",
-        "startTime": "2026-11-02T10:05:00.000Z", "endTime": "2026-11-02T10:05:01.000Z", "level": "WARNING",
-        "input": "again please", "output": "done", "traceName": "support-chat", "traceTags": ["support"],
+        "id": "t-1-g2",
+        "traceId": "t-1",
+        "type": "GENERATION",
+        "name": "retry",
+        "startTime": "2026-11-02T10:05:00.000Z",
+        "endTime": "2026-11-02T10:05:01.000Z",
+        "level": "WARNING",
+        "input": "again please",
+        "output": "done",
+        "traceName": "support-chat",
+        "traceTags": ["support"],
     }
     later.write_text(json.dumps(row) + "\n")
     run_import(later)
