@@ -61,7 +61,17 @@ class ScoreAdmin(admin.ModelAdmin):
 
 @admin.register(SyncRun)
 class SyncRunAdmin(admin.ModelAdmin):
-    list_display = ("id", "source", "kind", "status", "read", "created", "updated", "quarantined", "started_at")
+    list_display = (
+        "id",
+        "source",
+        "kind",
+        "status",
+        "read",
+        "created",
+        "updated",
+        "quarantined",
+        "started_at",
+    )
     list_filter = ("status", "kind", "source")
     list_select_related = ("source",)
 

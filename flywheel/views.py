@@ -36,9 +36,20 @@ def trace_list(request: HttpRequest, project_id: int) -> HttpResponse:
     query = request.GET.get("q", "").strip()
     if query:
         traces = traces.filter(Q(name__icontains=query) | Q(external_id__icontains=query))
-    page = Paginator(traces.only(
-        "id", "external_id", "name", "user_id", "timestamp", "environment", "latency_ms", "total_cost", "tags"
-    ), PAGE_SIZE).get_page(request.GET.get("page"))
+    page = Paginator(
+        traces.only(
+            "id",
+            "external_id",
+            "name",
+            "user_id",
+            "timestamp",
+            "environment",
+            "latency_ms",
+            "total_cost",
+            "tags",
+        ),
+        PAGE_SIZE,
+    ).get_page(request.GET.get("page"))
     context = {
         "project": project,
         "page": page,

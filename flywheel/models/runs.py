@@ -29,7 +29,9 @@ class SyncRun(models.Model):
     error = models.TextField(blank=True, default="")
     started_at = models.DateTimeField(auto_now_add=True)
     holder = models.CharField(max_length=256, blank=True, default="", help_text="host:pid of the process.")
-    heartbeat_at = models.DateTimeField(null=True, blank=True, help_text="Last sign of life of a running run.")
+    heartbeat_at = models.DateTimeField(
+        null=True, blank=True, help_text="Last sign of life of a running run."
+    )
     finished_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:

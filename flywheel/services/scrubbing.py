@@ -25,7 +25,7 @@ def scrub_config_for(project: Project) -> ScrubConfig:
         overrides["deny_patterns"] = tuple(
             DenyPattern(
                 name=item["name"],
-                entity=item["entity"],
+                entity_type=item["entity"],
                 regex=item["regex"],
                 score=float(item.get("score", 0.9)),
             )

@@ -21,8 +21,11 @@ def annotator_and_trace():
         conversation=[
             {"role": "system", "content": "You are a support assistant."},
             {"role": "user", "content": f"Hi, I'm <PERSON_1>. {XSS}"},
-            {"role": "assistant", "content": "Your order <ORDER> is on its way.",
-             "tool_calls": [{"id": "c1", "name": "track_order", "arguments": '{"id": "A1"}'}]},
+            {
+                "role": "assistant",
+                "content": "Your order <ORDER> is on its way.",
+                "tool_calls": [{"id": "c1", "name": "track_order", "arguments": '{"id": "A1"}'}],
+            },
         ],
         tags=["support"],
     )

@@ -30,26 +30,49 @@ def bundle(trace_id: str, *, minute: int = 0) -> dict[str, Any]:
     ts = f"2026-11-02T10:{minute:02d}:00.000Z"
     return {
         "trace": {
-            "id": trace_id, "timestamp": ts, "name": "support-chat", "userId": p["email2"],
-            "sessionId": "sess-1", "tags": ["support"], "environment": "production",
-            "input": user, "output": answer,
+            "id": trace_id,
+            "timestamp": ts,
+            "name": "support-chat",
+            "userId": p["email2"],
+            "sessionId": "sess-1",
+            "tags": ["support"],
+            "environment": "production",
+            "input": user,
+            "output": answer,
             "metadata": {"client_ip": p["ip"], "nested": {"note": f"escalated by {p['person2']}"}},
-            "scores": [{
-                "id": f"{trace_id}-s1", "traceId": trace_id, "name": "user-feedback", "value": 0,
-                "dataType": "NUMERIC", "source": "API", "timestamp": ts,
-                "comment": f"{p['person2']} said the answer was wrong, reach him at {p['email2']}",
-            }],
+            "scores": [
+                {
+                    "id": f"{trace_id}-s1",
+                    "traceId": trace_id,
+                    "name": "user-feedback",
+                    "value": 0,
+                    "dataType": "NUMERIC",
+                    "source": "API",
+                    "timestamp": ts,
+                    "comment": f"{p['person2']} said the answer was wrong, reach him at {p['email2']}",
+                }
+            ],
         },
-        "observations": [{
-            "id": f"{trace_id}-g1", "traceId": trace_id, "type": "GENERATION", "name": "chat",
-            "startTime": ts, "endTime": ts, "level": "DEFAULT", "model": "gpt-4o-mini",
-            "input": json.dumps([
-                {"role": "system", "content": "You are a support assistant."},
-                {"role": "user", "content": user},
-            ]),
-            "output": {"role": "assistant", "content": answer},
-            "metadata": {"customer": {"email": p["email"], "phone": p["phone"]}},
-        }],
+        "observations": [
+            {
+                "id": f"{trace_id}-g1",
+                "traceId": trace_id,
+                "type": "GENERATION",
+                "name": "chat",
+                "startTime": ts,
+                "endTime": ts,
+                "level": "DEFAULT",
+                "model": "gpt-4o-mini",
+                "input": json.dumps(
+                    [
+                        {"role": "system", "content": "You are a support assistant."},
+                        {"role": "user", "content": user},
+                    ]
+                ),
+                "output": {"role": "assistant", "content": answer},
+                "metadata": {"customer": {"email": p["email"], "phone": p["phone"]}},
+            }
+        ],
     }
 
 
