@@ -1,5 +1,10 @@
 """Ingest throughput: import_traces (parse + scrub + write) vs bare Presidio on the same texts.
 
+Two baselines: bare Presidio over every string a trace carries (what a naive script does),
+and over the distinct strings only (traces repeat themselves: the system prompt, the user
+turn in the span, the generation input and the trace input). Our pipeline de-duplicates
+within each batch of 200 records, so the distinct-strings figure is the one to beat.
+
     .venv/bin/python bench/ingest.py [--count 5000] [--batch-size 64]
 
 Both sides use the same spaCy model. "Bare" is presidio's BatchAnalyzerEngine over every
@@ -106,10 +111,19 @@ def main() -> None:
         from django.conf import settings
 
         bare = bare_presidio(texts, settings.PII_SPACY_MODEL, args.batch_size)
-    print(f"traces: {args.count}  strings scrubbed by bare Presidio: {len(texts)}  stored traces: {stored}")
-    print(f"bare Presidio BatchAnalyzer+Anonymizer : {bare:7.1f} s  {args.count / bare:7.1f} traces/s")
+        distinct = list(dict.fromkeys(texts))
+        bare_distinct = bare_presidio(distinct, settings.PII_SPACY_MODEL, args.batch_size)
+    print(f"traces: {args.count}  strings: {len(texts)} ({len(distinct)} distinct)  stored traces: {stored}")
+    print(f"bare Presidio, every string            : {bare:7.1f} s  {args.count / bare:7.1f} traces/s")
+    print(
+        f"bare Presidio, distinct strings only   : {bare_distinct:7.1f} s  "
+        f"{args.count / bare_distinct:7.1f} traces/s  (a script that dedups globally)"
+    )
     print(f"flywheel import_traces (parse+scrub+db): {ours:7.1f} s  {args.count / ours:7.1f} traces/s")
-    print(f"ratio ours/bare: {bare / ours:.2f} (target >= 0.80)")
+    print(
+        f"ratio ours/bare (every string): {bare / ours:.2f}; ours/bare (distinct): {bare_distinct / ours:.2f}"
+    )
+    print("target: ours >= 0.80 x bare")
 
 
 if __name__ == "__main__":
