@@ -3,7 +3,7 @@ from __future__ import annotations
 from django.conf import settings
 from django.db import models
 
-from flywheel.models import Project
+from flywheel.models import Cluster, Failure, Project, Trace
 
 
 class Role(models.TextChoices):
@@ -29,3 +29,145 @@ class Membership(models.Model):
 
     def __str__(self) -> str:
         return f"{self.user} is {self.role} of {self.project}"
+
+
+class LabelingPolicy(models.Model):
+    """How a project hands out work: overlap for agreement, gold rate, lease length."""
+
+    project = models.OneToOneField(Project, on_delete=models.CASCADE, related_name="labeling_policy")
+    annotations_per_task = models.PositiveSmallIntegerField(default=1, help_text="k: annotators per task.")
+    overlap_share = models.FloatField(default=0.1, help_text="Share of tasks that get overlap_annotators.")
+    overlap_annotators = models.PositiveSmallIntegerField(default=2, help_text="2 or 3, for agreement.")
+    gold_rate = models.FloatField(default=0.05, help_text="Chance that the next task is a gold task.")
+    lease_minutes = models.PositiveIntegerField(default=20)
+
+    def __str__(self) -> str:
+        return f"labeling policy of {self.project}"
+
+
+class SOP(models.Model):
+    """A version of the project's standard operating procedure. Immutable once published."""
+
+    class Status(models.TextChoices):
+        DRAFT = "draft"
+        PUBLISHED = "published"
+
+    project = models.ForeignKey(Project, on_delete=models.CASCADE, related_name="sops")
+    version = models.PositiveIntegerField()
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.DRAFT)
+    title = models.CharField(max_length=200, default="Labeling SOP")
+    body = models.TextField(help_text="Markdown with the four required sections.")
+    label_schema = models.JSONField(help_text="The fields annotators fill in (see annotate.labeling.schema).")
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    published_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["project", "version"], name="sop_version_unique")]
+        ordering = ["project", "-version"]
+
+    def __str__(self) -> str:
+        return f"{self.project} SOP v{self.version} ({self.status})"
+
+
+class Task(models.Model):
+    """One item to label: a failure's trace, with what the annotator needs to see."""
+
+    class Kind(models.TextChoices):
+        NORMAL = "normal"
+        GOLD = "gold"
+
+    class Status(models.TextChoices):
+        OPEN = "open"
+        DONE = "done"  # enough annotations
+        CLOSED = "closed"  # withdrawn by a lead
+
+    project = models.ForeignKey(Project, on_delete=models.CASCADE, related_name="tasks")
+    trace = models.ForeignKey(Trace, on_delete=models.CASCADE, related_name="tasks")
+    failure = models.ForeignKey(
+        Failure, null=True, blank=True, on_delete=models.SET_NULL, related_name="tasks"
+    )
+    cluster = models.ForeignKey(
+        Cluster, null=True, blank=True, on_delete=models.SET_NULL, related_name="tasks"
+    )
+    kind = models.CharField(max_length=8, choices=Kind.choices, default=Kind.NORMAL)
+    gold_answer = models.JSONField(
+        null=True, blank=True, help_text="Known label of a gold task (never shown)."
+    )
+    required_annotations = models.PositiveSmallIntegerField(default=1)
+    submitted_count = models.PositiveSmallIntegerField(default=0)
+    priority = models.FloatField(default=0.0, db_index=True)
+    status = models.CharField(max_length=8, choices=Status.choices, default=Status.OPEN)
+    model_answer = models.TextField(blank=True, default="", help_text="The answer being judged (scrubbed).")
+    output_format = models.CharField(
+        max_length=8,
+        default="text",
+        help_text='"json" when the answer must be JSON (checked while labeling).',
+    )
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["project", "trace", "kind"], name="task_unique_per_trace")
+        ]
+        indexes = [models.Index(fields=["project", "status", "kind", "-priority", "id"], name="task_queue")]
+        ordering = ["-priority", "id"]
+
+    def __str__(self) -> str:
+        return f"task {self.pk} ({self.trace.external_id})"
+
+
+class Assignment(models.Model):
+    """One annotator's turn at one task: leased, then submitted, skipped or expired."""
+
+    class Status(models.TextChoices):
+        LEASED = "leased"
+        SUBMITTED = "submitted"
+        SKIPPED = "skipped"
+        EXPIRED = "expired"
+
+    task = models.ForeignKey(Task, on_delete=models.CASCADE, related_name="assignments")
+    annotator = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="assignments"
+    )
+    status = models.CharField(max_length=12, choices=Status.choices, default=Status.LEASED)
+    sop = models.ForeignKey(SOP, on_delete=models.PROTECT, related_name="+", help_text="The version shown.")
+    leased_at = models.DateTimeField(auto_now_add=True)
+    lease_expires_at = models.DateTimeField()
+    finished_at = models.DateTimeField(null=True, blank=True)
+    skip_reason = models.CharField(max_length=500, blank=True, default="")
+
+    class Meta:
+        # An annotator never gets the same task twice.
+        constraints = [models.UniqueConstraint(fields=["task", "annotator"], name="assignment_once")]
+        indexes = [models.Index(fields=["annotator", "status"], name="assignment_by_annotator")]
+
+    def __str__(self) -> str:
+        return f"{self.annotator} on {self.task_id}: {self.status}"
+
+
+class Annotation(models.Model):
+    """What an annotator submitted, with the SOP version it followed and full lineage."""
+
+    task = models.ForeignKey(Task, on_delete=models.CASCADE, related_name="annotations")
+    assignment = models.OneToOneField(Assignment, on_delete=models.CASCADE, related_name="annotation")
+    annotator = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="annotations"
+    )
+    sop = models.ForeignKey(SOP, on_delete=models.PROTECT, related_name="annotations")
+    values = models.JSONField()
+    lineage = models.JSONField(help_text="source, source_id, annotator, sop_version, task_type, ...")
+    seconds_spent = models.FloatField(default=0.0)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+        indexes = [models.Index(fields=["task", "annotator"], name="annotation_task")]
+
+    def __str__(self) -> str:
+        return f"annotation of task {self.task_id} by {self.annotator}"

@@ -1,8 +1,26 @@
 """Django admin for every pipeline model. Sources are admin-only (the admin is staff-only)."""
 
+from typing import Any
+
+from django import forms
 from django.contrib import admin
 
-from flywheel.models import Observation, Project, Quarantine, Score, SyncRun, Trace, TraceSource
+from flywheel.models import (
+    Cluster,
+    ClusterRun,
+    Embedding,
+    Failure,
+    FailureRule,
+    Observation,
+    Project,
+    Quarantine,
+    Score,
+    SyncRun,
+    Trace,
+    TraceSource,
+)
+from flywheel.rules import InvalidRules, load_rules
+from flywheel.services.rules import rule_data
 
 
 @admin.register(Project)
@@ -81,3 +99,61 @@ class QuarantineAdmin(admin.ModelAdmin):
     list_display = ("location", "record_kind", "external_id", "reason", "seen_count", "last_seen")
     list_filter = ("record_kind", "project", "source")
     list_select_related = ("source", "project")
+
+
+class FailureRuleForm(forms.ModelForm):
+    class Meta:
+        model = FailureRule
+        fields = ["project", "name", "description", "definition", "enabled", "position"]
+
+    def clean(self) -> dict[str, Any]:
+        """Validates the rule the way the engine will read it: the whole project set, with this one."""
+        data = super().clean() or {}
+        project, name = data.get("project"), data.get("name")
+        if project is None or not name or data.get("definition") is None:
+            return data
+        if not isinstance(data["definition"], dict):
+            raise forms.ValidationError({"definition": 'Give a mapping, e.g. {"tag": "escalated"}.'})
+        others = [rule_data(r) for r in project.failure_rules.exclude(pk=self.instance.pk)]
+        mine = {"name": name, **data["definition"], "enabled": data.get("enabled", True)}
+        try:
+            load_rules({"rules": [*others, mine]})
+        except InvalidRules as exc:
+            raise forms.ValidationError(list(exc.problems)) from None
+        return data
+
+
+@admin.register(FailureRule)
+class FailureRuleAdmin(admin.ModelAdmin):
+    form = FailureRuleForm
+    list_display = ("name", "project", "enabled", "position", "updated_at")
+    list_filter = ("project", "enabled")
+    search_fields = ("name",)
+
+
+@admin.register(Failure)
+class FailureAdmin(admin.ModelAdmin):
+    list_display = ("trace", "project", "rules", "active", "cluster", "is_noise", "group_size")
+    list_filter = ("project", "active", "is_noise")
+    raw_id_fields = ("trace", "duplicate_of", "cluster", "embedding")
+    list_select_related = ("trace", "project", "cluster")
+
+
+@admin.register(Cluster)
+class ClusterAdmin(admin.ModelAdmin):
+    list_display = ("number", "name", "project", "size", "occurrences", "is_new", "active")
+    list_filter = ("project", "active", "is_new")
+    search_fields = ("name",)
+    exclude = ("centroid",)
+
+
+@admin.register(ClusterRun)
+class ClusterRunAdmin(admin.ModelAdmin):
+    list_display = ("id", "project", "kind", "status", "started_at", "finished_at")
+    list_filter = ("project", "kind", "status")
+
+
+@admin.register(Embedding)
+class EmbeddingAdmin(admin.ModelAdmin):
+    list_display = ("model_id", "text_hash", "dim", "created_at")
+    exclude = ("vector",)

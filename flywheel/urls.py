@@ -3,7 +3,7 @@ from django.contrib.auth import views as auth_views
 from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
-from flywheel import views
+from flywheel import views, views_clusters
 
 urlpatterns = [
     path("", views.home, name="home"),
@@ -13,7 +13,18 @@ urlpatterns = [
     path("projects/<int:project_id>/traces/", views.trace_list, name="trace-list"),
     path("projects/<int:project_id>/traces/<int:trace_id>/", views.trace_detail, name="trace-detail"),
     path("projects/<int:project_id>/sync-runs/", views.sync_runs, name="sync-runs"),
+    path("projects/<int:project_id>/clusters/", views_clusters.clusters, name="clusters"),
+    path(
+        "projects/<int:project_id>/clusters/unclustered/", views_clusters.cluster_detail, name="cluster-noise"
+    ),
+    path(
+        "projects/<int:project_id>/clusters/<int:number>/",
+        views_clusters.cluster_detail,
+        name="cluster-detail",
+    ),
     path("api/", include("flywheel.api.urls")),
+    path("api/", include("annotate.api.urls")),
+    path("", include("annotate.urls")),
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),
     path("admin/", admin.site.urls),

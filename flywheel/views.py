@@ -10,12 +10,12 @@ from django.shortcuts import get_object_or_404, render
 
 from annotate.access import has_role, projects_for, role_in
 from annotate.models import Role
-from flywheel.models import Project, Quarantine, SyncRun, Trace
+from flywheel.models import Failure, Project, Quarantine, SyncRun, Trace
 
 PAGE_SIZE = 50
 
 
-def _project_for(request: HttpRequest, project_id: int, at_least: Role) -> Project:
+def project_for(request: HttpRequest, project_id: int, at_least: Role) -> Project:
     project = get_object_or_404(Project, pk=project_id)
     if not has_role(user=request.user, project=project, at_least=at_least):
         raise Http404("No such project, or you are not a member of it.")
@@ -31,7 +31,7 @@ def home(request: HttpRequest) -> HttpResponse:
 
 
 def trace_list(request: HttpRequest, project_id: int) -> HttpResponse:
-    project = _project_for(request, project_id, Role.ANNOTATOR)
+    project = project_for(request, project_id, Role.ANNOTATOR)
     traces = Trace.objects.filter(project=project).order_by("-timestamp", "-id")
     query = request.GET.get("q", "").strip()
     if query:
@@ -60,17 +60,19 @@ def trace_list(request: HttpRequest, project_id: int) -> HttpResponse:
 
 
 def trace_detail(request: HttpRequest, project_id: int, trace_id: int) -> HttpResponse:
-    project = _project_for(request, project_id, Role.ANNOTATOR)
+    project = project_for(request, project_id, Role.ANNOTATOR)
     trace = get_object_or_404(
         Trace.objects.select_related("source").prefetch_related("observations", "scores"),
         pk=trace_id,
         project=project,
     )
-    return render(request, "flywheel/trace_detail.html", {"project": project, "trace": trace})
+    failure = Failure.objects.filter(trace=trace).select_related("cluster", "duplicate_of").first()
+    context = {"project": project, "trace": trace, "failure": failure}
+    return render(request, "flywheel/trace_detail.html", context)
 
 
 def sync_runs(request: HttpRequest, project_id: int) -> HttpResponse:
-    project = _project_for(request, project_id, Role.LEAD)
+    project = project_for(request, project_id, Role.LEAD)
     runs = SyncRun.objects.filter(source__project=project).select_related("source")[:100]
     rejects = Quarantine.objects.filter(project=project).select_related("source")[:100]
     return render(request, "flywheel/sync_runs.html", {"project": project, "runs": runs, "rejects": rejects})

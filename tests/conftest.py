@@ -64,3 +64,11 @@ def browser_type_launch_args(browser_type_launch_args):
             "--disable-quic",
         ],
     }
+
+
+@pytest.fixture(scope="session")
+def minilm():
+    """The real all-MiniLM-L6-v2 from its package, loaded once per test run."""
+    from flywheel.cluster.embedding import SentenceTransformerEmbedder
+
+    return SentenceTransformerEmbedder()

@@ -1,8 +1,22 @@
 from __future__ import annotations
 
+from typing import Any
+
 from rest_framework import serializers
 
-from flywheel.models import Observation, Project, Score, SyncRun, Trace, TraceSource
+from flywheel.models import (
+    Cluster,
+    Failure,
+    FailureRule,
+    Observation,
+    Project,
+    Score,
+    SyncRun,
+    Trace,
+    TraceSource,
+)
+from flywheel.rules import InvalidRules, load_rules
+from flywheel.services.rules import rule_data
 
 
 class ProjectSerializer(serializers.ModelSerializer):
@@ -127,4 +141,67 @@ class SyncRunSerializer(serializers.ModelSerializer):
             "error",
             "started_at",
             "finished_at",
+        ]
+
+
+class FailureRuleSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = FailureRule
+        fields = ["id", "name", "description", "definition", "enabled", "position", "updated_at"]
+
+    def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
+        project = self.context["project"]
+        current = self.instance
+        name = attrs.get("name", current.name if current else "")
+        definition = attrs.get("definition", current.definition if current else None)
+        if not isinstance(definition, dict):
+            raise serializers.ValidationError({"definition": 'Give a mapping, e.g. {"tag": "escalated"}.'})
+        others = [rule_data(r) for r in project.failure_rules.exclude(pk=current.pk if current else None)]
+        try:
+            load_rules({"rules": [*others, {"name": name, **definition}]})
+        except InvalidRules as exc:
+            raise serializers.ValidationError({"definition": list(exc.problems)}) from None
+        return attrs
+
+
+class ClusterSerializer(serializers.ModelSerializer):
+    display_name = serializers.CharField(source="label", read_only=True, help_text="custom_name or name")
+
+    class Meta:
+        model = Cluster
+        fields = [
+            "number",
+            "display_name",
+            "name",
+            "custom_name",
+            "keywords",
+            "size",
+            "occurrences",
+            "exemplars",
+            "rule_counts",
+            "is_new",
+            "active",
+            "updated_at",
+        ]
+        read_only_fields = [f for f in fields if f != "custom_name"]
+
+
+class FailureSerializer(serializers.ModelSerializer):
+    trace_id = serializers.IntegerField(source="trace.pk", read_only=True)
+    trace_external_id = serializers.CharField(source="trace.external_id", read_only=True)
+    cluster = serializers.IntegerField(source="cluster.number", read_only=True, allow_null=True)
+    duplicate_of = serializers.IntegerField(source="duplicate_of_id", read_only=True, allow_null=True)
+
+    class Meta:
+        model = Failure
+        fields = [
+            "id",
+            "trace_id",
+            "trace_external_id",
+            "rules",
+            "cluster",
+            "is_noise",
+            "duplicate_of",
+            "group_size",
+            "embed_text",
         ]

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from flywheel.api import views
+from flywheel.api import views, views_clusters
 
 urlpatterns = [
     path("projects/", views.ProjectList.as_view(), name="api-projects"),
@@ -8,4 +8,19 @@ urlpatterns = [
     path("projects/<int:project_id>/traces/", views.TraceList.as_view(), name="api-traces"),
     path("projects/<int:project_id>/traces/<int:trace_id>/", views.TraceDetail.as_view(), name="api-trace"),
     path("projects/<int:project_id>/sync-runs/", views.SyncRunList.as_view(), name="api-sync-runs"),
+    path("projects/<int:project_id>/rules/", views_clusters.RuleList.as_view(), name="api-rules"),
+    path(
+        "projects/<int:project_id>/rules/<int:rule_id>/", views_clusters.RuleDetail.as_view(), name="api-rule"
+    ),
+    path("projects/<int:project_id>/clusters/", views_clusters.ClusterList.as_view(), name="api-clusters"),
+    path(
+        "projects/<int:project_id>/clusters/<int:number>/",
+        views_clusters.ClusterDetail.as_view(),
+        name="api-cluster",
+    ),
+    path(
+        "projects/<int:project_id>/clusters/<int:number>/members/",
+        views_clusters.ClusterMembers.as_view(),
+        name="api-cluster-members",
+    ),
 ]

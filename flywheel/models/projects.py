@@ -33,6 +33,26 @@ class Project(models.Model):
         blank=True,
         help_text='Extra patterns: [{"name": "account", "entity": "ACCOUNT_ID", "regex": "ACC-\\\\d{8}"}]',
     )
+
+    # Clustering policy (see flywheel.cluster): what is embedded, and how close is "the same".
+    class EmbedText(models.TextChoices):
+        LAST_USER_AND_ANSWER = "last_user_and_answer", "Last user message + the model's answer"
+        ANSWER = "answer", "The model's answer"
+        LAST_USER = "last_user", "Last user message"
+        CONVERSATION = "conversation", "The whole conversation"
+
+    embed_text = models.CharField(
+        max_length=32, choices=EmbedText.choices, default=EmbedText.LAST_USER_AND_ANSWER
+    )
+    near_duplicate_threshold = models.FloatField(
+        default=0.95, help_text="Cosine similarity that counts as a duplicate."
+    )
+    cluster_params = models.JSONField(
+        default=dict, blank=True, help_text="Overrides of ClusterParams fields."
+    )
+    recluster_every_days = models.PositiveIntegerField(
+        default=7, help_text="Full re-cluster when the last is older."
+    )
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:

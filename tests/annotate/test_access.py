@@ -6,6 +6,7 @@ import pytest
 from django.test import Client
 
 from annotate.models import Role
+from flywheel.models import Cluster, Failure
 from tests.factories import ProjectFactory, SourceFactory, TraceFactory, UserFactory, member
 
 pytestmark = pytest.mark.django_db
@@ -20,6 +21,13 @@ ENDPOINTS = {
     "page traces": "/projects/{p}/traces/",
     "page trace": "/projects/{p}/traces/{t}/",
     "page sync runs": "/projects/{p}/sync-runs/",
+    "api rules": "/api/projects/{p}/rules/",
+    "api clusters": "/api/projects/{p}/clusters/",
+    "api cluster": "/api/projects/{p}/clusters/{c}/",
+    "api cluster members": "/api/projects/{p}/clusters/{c}/members/",
+    "page clusters": "/projects/{p}/clusters/",
+    "page cluster": "/projects/{p}/clusters/{c}/",
+    "page unclustered": "/projects/{p}/clusters/unclustered/",
     "api schema": "/api/schema/",
     "admin sources": "/admin/flywheel/tracesource/",
 }
@@ -33,6 +41,13 @@ MATRIX = {
     "page traces": (302, 404, 200, 200, 200),
     "page trace": (302, 404, 200, 200, 200),
     "page sync runs": (302, 404, 404, 200, 200),
+    "api rules": (403, 404, 200, 200, 200),
+    "api clusters": (403, 404, 200, 200, 200),
+    "api cluster": (403, 404, 200, 200, 200),
+    "api cluster members": (403, 404, 200, 200, 200),
+    "page clusters": (302, 404, 404, 200, 200),
+    "page cluster": (302, 404, 404, 200, 200),
+    "page unclustered": (302, 404, 404, 200, 200),
     "api schema": (403, 200, 200, 200, 200),
     "admin sources": (302, 302, 302, 302, 200),
 }
@@ -43,6 +58,8 @@ WHO = ("anonymous", "outsider", "annotator", "lead", "admin")
 def world():
     project = ProjectFactory()
     trace = TraceFactory(source=SourceFactory(project=project))
+    cluster = Cluster.objects.create(project=project, number=7, name="refund · broken")
+    Failure.objects.create(project=project, trace=trace, rules=["thumbs-down"], cluster=cluster)
     other = ProjectFactory()
     users = {
         "anonymous": None,
@@ -51,13 +68,13 @@ def world():
         "lead": member(project, Role.LEAD),
         "admin": UserFactory(is_superuser=True, is_staff=True),
     }
-    return project, trace, users
+    return project, trace, users, cluster
 
 
 @pytest.mark.parametrize("endpoint", list(MATRIX))
 def test_every_role_gets_exactly_the_access_the_matrix_says(world, endpoint):
-    project, trace, users = world
-    path = ENDPOINTS[endpoint].format(p=project.pk, t=trace.pk)
+    project, trace, users, cluster = world
+    path = ENDPOINTS[endpoint].format(p=project.pk, t=trace.pk, c=cluster.number)
     got = []
     for who in WHO:
         client = Client()
@@ -70,7 +87,7 @@ def test_every_role_gets_exactly_the_access_the_matrix_says(world, endpoint):
 def test_a_token_authenticates_api_calls_but_an_anonymous_call_is_refused(world):
     from rest_framework.authtoken.models import Token
 
-    project, _, users = world
+    project, _, users, _ = world
     token = Token.objects.create(user=users["annotator"])
     assert Client().get(f"/api/projects/{project.pk}/traces/").status_code == 403
     response = Client().get(f"/api/projects/{project.pk}/traces/", HTTP_AUTHORIZATION=f"Token {token.key}")
@@ -79,7 +96,7 @@ def test_a_token_authenticates_api_calls_but_an_anonymous_call_is_refused(world)
 
 
 def test_the_project_list_shows_only_the_users_own_projects(world):
-    project, _, users = world
+    project, _, users, _ = world
     client = Client()
     client.force_login(users["annotator"])
     names = [p["name"] for p in client.get("/api/projects/").json()["results"]]
@@ -90,3 +107,35 @@ def test_the_health_endpoint_answers_without_a_login():
     response = Client().get("/healthz")
     assert response.status_code == 200
     assert response.json() == {"status": "ok", "database": "ok"}
+
+
+@pytest.mark.parametrize(("who", "status"), [("annotator", 403), ("lead", 201), ("admin", 201)])
+def test_only_leads_and_admins_may_create_a_failure_rule(world, who, status):
+    project, _, users, _ = world
+    client = Client()
+    client.force_login(users[who])
+    body = {"name": "escalated", "definition": {"tag": "escalated"}}
+    response = client.post(f"/api/projects/{project.pk}/rules/", body, content_type="application/json")
+    assert response.status_code == status
+
+
+def test_an_invalid_rule_is_refused_with_the_engines_message(world):
+    project, _, users, _ = world
+    client = Client()
+    client.force_login(users["lead"])
+    body = {"name": "slow", "definition": {"latency_ms": {"op": "=>", "value": 5}}}
+    response = client.post(f"/api/projects/{project.pk}/rules/", body, content_type="application/json")
+    assert response.status_code == 400
+    assert "rule 'slow'" in " ".join(response.json()["definition"])
+
+
+def test_a_lead_renames_a_cluster_and_annotators_cannot(world):
+    project, _, users, cluster = world
+    path = f"/api/projects/{project.pk}/clusters/{cluster.number}/"
+    lead, annotator = Client(), Client()
+    lead.force_login(users["lead"])
+    annotator.force_login(users["annotator"])
+    body = {"custom_name": "Refunds refused"}
+    assert annotator.patch(path, body, content_type="application/json").status_code == 403
+    response = lead.patch(path, body, content_type="application/json")
+    assert response.status_code == 200 and response.json()["display_name"] == "Refunds refused"

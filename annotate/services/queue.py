@@ -1,0 +1,207 @@
+"""The labeling queue: next task under a lease, submit, skip. Safe under concurrent annotators.
+
+A lease reserves one slot of a task (a task wants ``required_annotations`` submissions) for
+one annotator until it expires. Two annotators racing for the last slot: each candidate task
+row is locked (``SELECT ... FOR UPDATE SKIP LOCKED`` on PostgreSQL; SQLite serialises writers)
+and its free slots are counted again under the lock, so only one of them gets it.
+"""
+
+from __future__ import annotations
+
+import random
+from datetime import timedelta
+from typing import Any
+
+from django.db import IntegrityError, connection, transaction
+from django.db.models import Count, F, Q, QuerySet
+from django.utils import timezone
+
+from annotate.labeling import clean_label, validate_label
+from annotate.models import SOP, Annotation, Assignment, LabelingPolicy, Task
+from annotate.services.sops import sop_current, sop_schema
+from flywheel.errors import Conflict, InvalidInput, NotFound
+from flywheel.models import Project
+
+CANDIDATES = 20
+LEASE_LOST = (
+    "Your lease on this task ended ({why}); the task went back to the queue and your answer was "
+    "not saved. Take the next task."
+)
+NOT_YOURS = "No open assignment {id} of yours."
+SKIP_NEEDS_REASON = "Say why you skip (e.g. 'not enough context', 'not my language')."
+
+
+class LabelInvalid(InvalidInput):
+    """A submitted label broke the SOP's schema; ``errors`` maps field name to messages."""
+
+    def __init__(self, errors: dict[str, list[str]]) -> None:
+        fields = ", ".join(sorted(errors))
+        super().__init__(
+            f"The label is not valid ({fields}).", hint="Fix the fields marked and submit again."
+        )
+        self.errors = errors
+
+
+def policy_for(project: Project) -> LabelingPolicy:
+    policy, _ = LabelingPolicy.objects.get_or_create(project=project)
+    return policy
+
+
+def _active(now: Any) -> Q:
+    return Q(assignments__status=Assignment.Status.SUBMITTED) | Q(
+        assignments__status=Assignment.Status.LEASED, assignments__lease_expires_at__gt=now
+    )
+
+
+def _open_for(project: Project, user: Any, kind: str, now: Any) -> QuerySet[Task]:
+    return (
+        Task.objects.filter(project=project, status=Task.Status.OPEN, kind=kind)
+        .exclude(assignments__annotator=user)
+        .annotate(taken=Count("assignments", filter=_active(now)))
+        .filter(taken__lt=F("required_annotations"))
+        .order_by("-priority", "id")
+    )
+
+
+def current_lease(*, project: Project, user: Any) -> Assignment | None:
+    return (
+        Assignment.objects.filter(
+            task__project=project,
+            annotator=user,
+            status=Assignment.Status.LEASED,
+            lease_expires_at__gt=timezone.now(),
+        )
+        .select_related("task", "sop")
+        .first()
+    )
+
+
+def next_task(*, project: Project, user: Any, rng: random.Random | None = None) -> Assignment | None:
+    """The annotator's current lease, or a new one on the highest-priority free task (or None)."""
+    held = current_lease(project=project, user=user)
+    if held is not None:
+        return held
+    policy, sop, now = policy_for(project), sop_current(project), timezone.now()
+    Assignment.objects.filter(
+        task__project=project, status=Assignment.Status.LEASED, lease_expires_at__lte=now
+    ).update(status=Assignment.Status.EXPIRED, finished_at=now)
+    kinds = [Task.Kind.NORMAL]
+    if (rng or random).random() < policy.gold_rate:
+        kinds.insert(0, Task.Kind.GOLD)  # gold tasks look like any other to the annotator
+    for kind in kinds:
+        for task_id in _open_for(project, user, kind, now).values_list("pk", flat=True)[:CANDIDATES]:
+            lease = _try_lease(task_id, user, sop, now + timedelta(minutes=policy.lease_minutes))
+            if lease is not None:
+                return lease
+    return None
+
+
+def _try_lease(task_id: int, user: Any, sop: SOP, expires: Any) -> Assignment | None:
+    try:
+        with transaction.atomic():
+            locking = Task.objects.select_for_update(
+                skip_locked=connection.features.has_select_for_update_skip_locked
+            )
+            task = locking.filter(pk=task_id, status=Task.Status.OPEN).first()
+            if task is None:
+                return None  # closed meanwhile, or another annotator holds its row lock right now
+            taken = task.assignments.filter(
+                Q(status=Assignment.Status.SUBMITTED)
+                | Q(status=Assignment.Status.LEASED, lease_expires_at__gt=timezone.now())
+            ).count()
+            if taken >= task.required_annotations:
+                return None
+            return Assignment.objects.create(task=task, annotator=user, sop=sop, lease_expires_at=expires)
+    except IntegrityError:
+        return None  # this annotator already had it (a double click from two tabs)
+
+
+def _own_assignment(assignment_id: int, user: Any) -> Assignment:
+    assignment = (
+        Assignment.objects.select_for_update()
+        .select_related("task__trace__source", "task__cluster", "sop")
+        .filter(pk=assignment_id, annotator=user)
+        .first()
+    )
+    if assignment is None:
+        raise NotFound(NOT_YOURS.format(id=assignment_id))
+    return assignment
+
+
+def _check_lease(assignment: Assignment) -> None:
+    if assignment.status != Assignment.Status.LEASED:
+        raise Conflict(LEASE_LOST.format(why=f"it is {assignment.status}"))
+    if assignment.lease_expires_at <= timezone.now():
+        assignment.status, assignment.finished_at = Assignment.Status.EXPIRED, timezone.now()
+        assignment.save(update_fields=["status", "finished_at"])
+        raise Conflict(LEASE_LOST.format(why=f"it expired at {assignment.lease_expires_at:%H:%M} UTC"))
+
+
+def submit(
+    *, assignment_id: int, user: Any, values: dict[str, Any], seconds_spent: float = 0.0
+) -> Annotation:
+    """Validates against the SOP version the annotator was shown, then records it with lineage."""
+    with transaction.atomic():
+        assignment = _own_assignment(assignment_id, user)
+        task = assignment.task
+        _check_lease(assignment)
+        schema = sop_schema(assignment.sop)
+        errors = validate_label(schema, values, output_format=task.output_format)
+        if errors:
+            raise LabelInvalid(errors)  # nothing written; the lease stays for a corrected submit
+        clean = clean_label(schema, values)
+        now = timezone.now()
+        wall = (now - assignment.leased_at).total_seconds()
+        annotation = Annotation.objects.create(
+            task=task,
+            assignment=assignment,
+            annotator=user,
+            sop=assignment.sop,
+            values=clean,
+            lineage=lineage(task=task, assignment=assignment, values=clean, submitted_at=now),
+            seconds_spent=max(0.0, min(float(seconds_spent or wall), wall)),
+        )
+        assignment.status, assignment.finished_at = Assignment.Status.SUBMITTED, now
+        assignment.save(update_fields=["status", "finished_at"])
+        Task.objects.filter(pk=task.pk).update(submitted_count=F("submitted_count") + 1)
+        task.refresh_from_db(fields=["submitted_count"])
+        if task.kind == Task.Kind.NORMAL and task.submitted_count >= task.required_annotations:
+            Task.objects.filter(pk=task.pk).update(status=Task.Status.DONE)
+        return annotation
+
+
+def skip(*, assignment_id: int, user: Any, reason: str) -> Assignment:
+    if not reason.strip():
+        raise InvalidInput(SKIP_NEEDS_REASON)
+    with transaction.atomic():
+        assignment = _own_assignment(assignment_id, user)
+        _check_lease(assignment)
+        assignment.status, assignment.finished_at = Assignment.Status.SKIPPED, timezone.now()
+        assignment.skip_reason = reason.strip()[:500]
+        assignment.save(update_fields=["status", "finished_at", "skip_reason"])
+        return assignment
+
+
+LINEAGE_FROM_VALUES = ("task_type", "difficulty", "domain", "sample_type")
+
+
+def lineage(
+    *, task: Task, assignment: Assignment, values: dict[str, Any], submitted_at: Any
+) -> dict[str, Any]:
+    trace = task.trace
+    generation = trace.observations.filter(type="GENERATION").order_by("-start_time").first()
+    return {
+        "project": task.project.name,
+        "source": trace.source.name,
+        "source_id": trace.external_id,
+        "observation_id": generation.external_id if generation else None,
+        "cluster": f"C{task.cluster.number}" if task.cluster else None,
+        "annotator": assignment.annotator.get_username(),
+        "sop_version": assignment.sop.version,
+        **{key: values.get(key) for key in LINEAGE_FROM_VALUES},
+        "augment_type": None,
+        "augment_round": None,
+        "version": 1,
+        "leased_at": assignment.leased_at.isoformat(),
+        "submitted_at": submitted_at.isoformat(),
+    }
