@@ -6,6 +6,7 @@ import pytest
 from django.test import Client
 
 from annotate.models import Role
+from annotate.services.sops import sop_bootstrap
 from flywheel.models import Cluster, Failure
 from tests.factories import ProjectFactory, SourceFactory, TraceFactory, UserFactory, member
 
@@ -28,6 +29,11 @@ ENDPOINTS = {
     "page clusters": "/projects/{p}/clusters/",
     "page cluster": "/projects/{p}/clusters/{c}/",
     "page unclustered": "/projects/{p}/clusters/unclustered/",
+    "api sops": "/api/projects/{p}/sops/",
+    "api sop": "/api/projects/{p}/sops/1/",
+    "api tasks": "/api/projects/{p}/tasks/",
+    "page label": "/projects/{p}/label/",
+    "page sop": "/projects/{p}/sop/",
     "api schema": "/api/schema/",
     "admin sources": "/admin/flywheel/tracesource/",
 }
@@ -48,6 +54,11 @@ MATRIX = {
     "page clusters": (302, 404, 404, 200, 200),
     "page cluster": (302, 404, 404, 200, 200),
     "page unclustered": (302, 404, 404, 200, 200),
+    "api sops": (403, 404, 200, 200, 200),
+    "api sop": (403, 404, 200, 200, 200),
+    "api tasks": (403, 404, 403, 200, 200),
+    "page label": (302, 404, 200, 200, 200),
+    "page sop": (302, 404, 200, 200, 200),
     "api schema": (403, 200, 200, 200, 200),
     "admin sources": (302, 302, 302, 302, 200),
 }
@@ -60,6 +71,7 @@ def world():
     trace = TraceFactory(source=SourceFactory(project=project))
     cluster = Cluster.objects.create(project=project, number=7, name="refund · broken")
     Failure.objects.create(project=project, trace=trace, rules=["thumbs-down"], cluster=cluster)
+    sop_bootstrap(project=project, user=None)
     other = ProjectFactory()
     users = {
         "anonymous": None,
@@ -139,3 +151,36 @@ def test_a_lead_renames_a_cluster_and_annotators_cannot(world):
     assert annotator.patch(path, body, content_type="application/json").status_code == 403
     response = lead.patch(path, body, content_type="application/json")
     assert response.status_code == 200 and response.json()["display_name"] == "Refunds refused"
+
+
+# POST actions: (path, body) -> expected status per role (anonymous, outsider, annotator, lead, admin)
+ACTIONS = {
+    "next task": ("/api/projects/{p}/next-task/", {}, (403, 404, 204, 204, 204)),
+    "create tasks": ("/api/projects/{p}/tasks/", {"all_new": True}, (403, 404, 403, 201, 201)),
+    "save sop draft": (
+        "/api/projects/{p}/sops/",
+        {"body": "# x", "label_schema": {"fields": [{"name": "verdict", "type": "choice", "choices": ["a"]}]}},
+        (403, 404, 403, 201, 201),
+    ),
+    "publish sop": ("/api/projects/{p}/sops/1/publish/", {}, (403, 404, 403, 409, 409)),
+}
+
+
+@pytest.mark.parametrize("action", list(ACTIONS))
+def test_every_role_may_take_exactly_the_actions_the_matrix_says(world, action):
+    project, _, users, _ = world
+    path, body, expected = ACTIONS[action]
+    got = []
+    for who in WHO:
+        client = Client()
+        if users[who] is not None:
+            client.force_login(users[who])
+        got.append(client.post(path.format(p=project.pk), body, content_type="application/json").status_code)
+    assert tuple(got) == expected, f"{action}: {dict(zip(WHO, got, strict=True))}"
+
+
+def test_the_openapi_schema_generates_without_a_warning(tmp_path):
+    from django.core.management import call_command
+
+    call_command("spectacular", "--validate", "--fail-on-warn", "--file", str(tmp_path / "schema.yml"))
+    assert "/api/projects/{project_id}/next-task/" in (tmp_path / "schema.yml").read_text()
