@@ -118,7 +118,9 @@ def _try_lease(task_id: int, user: Any, sop: SOP, expires: Any) -> Assignment | 
 
 def _own_assignment(assignment_id: int, user: Any) -> Assignment:
     assignment = (
-        Assignment.objects.select_for_update()
+        # of=("self",): lock the assignment row only (PostgreSQL refuses to lock the nullable side
+        # of the outer joins select_related makes).
+        Assignment.objects.select_for_update(of=("self",))
         .select_related("task__trace__source", "task__cluster", "sop")
         .filter(pk=assignment_id, annotator=user)
         .first()
