@@ -98,6 +98,9 @@ class Task(models.Model):
     )
     required_annotations = models.PositiveSmallIntegerField(default=1)
     submitted_count = models.PositiveSmallIntegerField(default=0)
+    # Live leases. With submitted_count it says whether a slot is free without a GROUP BY over
+    # assignments, so next-task stays one indexed query however long the queue is.
+    leased_count = models.PositiveSmallIntegerField(default=0)
     priority = models.FloatField(default=0.0, db_index=True)
     status = models.CharField(max_length=8, choices=Status.choices, default=Status.OPEN)
     model_answer = models.TextField(blank=True, default="", help_text="The answer being judged (scrubbed).")
@@ -145,7 +148,10 @@ class Assignment(models.Model):
     class Meta:
         # An annotator never gets the same task twice.
         constraints = [models.UniqueConstraint(fields=["task", "annotator"], name="assignment_once")]
-        indexes = [models.Index(fields=["annotator", "status"], name="assignment_by_annotator")]
+        indexes = [
+            models.Index(fields=["annotator", "status"], name="assignment_by_annotator"),
+            models.Index(fields=["status", "lease_expires_at"], name="assignment_leases"),
+        ]
 
     def __str__(self) -> str:
         return f"{self.annotator} on {self.task_id}: {self.status}"

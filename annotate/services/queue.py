@@ -13,7 +13,7 @@ from datetime import timedelta
 from typing import Any
 
 from django.db import IntegrityError, connection, transaction
-from django.db.models import Count, F, Q, QuerySet
+from django.db.models import F, Q
 from django.utils import timezone
 
 from annotate.labeling import clean_label, validate_label
@@ -22,7 +22,6 @@ from annotate.services.sops import sop_current, sop_schema
 from flywheel.errors import Conflict, InvalidInput, NotFound
 from flywheel.models import Project
 
-CANDIDATES = 20
 LEASE_LOST = (
     "Your lease on this task ended ({why}); the task went back to the queue and your answer was "
     "not saved. Take the next task."
@@ -47,20 +46,8 @@ def policy_for(project: Project) -> LabelingPolicy:
     return policy
 
 
-def _active(now: Any) -> Q:
-    return Q(assignments__status=Assignment.Status.SUBMITTED) | Q(
-        assignments__status=Assignment.Status.LEASED, assignments__lease_expires_at__gt=now
-    )
-
-
-def _open_for(project: Project, user: Any, kind: str, now: Any) -> QuerySet[Task]:
-    return (
-        Task.objects.filter(project=project, status=Task.Status.OPEN, kind=kind)
-        .exclude(assignments__annotator=user)
-        .annotate(taken=Count("assignments", filter=_active(now)))
-        .filter(taken__lt=F("required_annotations"))
-        .order_by("-priority", "id")
-    )
+def free_slot() -> Q:
+    return Q(submitted_count__lt=F("required_annotations") - F("leased_count"))
 
 
 def current_lease(*, project: Project, user: Any) -> Assignment | None:
@@ -76,42 +63,60 @@ def current_lease(*, project: Project, user: Any) -> Assignment | None:
     )
 
 
+def expire_leases(project: Project) -> int:
+    """Returns lapsed leases' slots to the queue. Each lease is expired once, whoever races."""
+    now = timezone.now()
+    lapsed = Assignment.objects.filter(
+        task__project=project, status=Assignment.Status.LEASED, lease_expires_at__lte=now
+    ).values_list("pk", "task_id")[:1000]
+    expired = 0
+    for pk, task_id in lapsed:
+        with transaction.atomic():
+            won = Assignment.objects.filter(pk=pk, status=Assignment.Status.LEASED).update(
+                status=Assignment.Status.EXPIRED, finished_at=now
+            )
+            if won:
+                Task.objects.filter(pk=task_id).update(leased_count=F("leased_count") - 1)
+                expired += 1
+    return expired
+
+
 def next_task(*, project: Project, user: Any, rng: random.Random | None = None) -> Assignment | None:
     """The annotator's current lease, or a new one on the highest-priority free task (or None)."""
     held = current_lease(project=project, user=user)
     if held is not None:
         return held
-    policy, sop, now = policy_for(project), sop_current(project), timezone.now()
-    Assignment.objects.filter(
-        task__project=project, status=Assignment.Status.LEASED, lease_expires_at__lte=now
-    ).update(status=Assignment.Status.EXPIRED, finished_at=now)
+    policy, sop = policy_for(project), sop_current(project)
+    expire_leases(project)
     kinds = [Task.Kind.NORMAL]
     if (rng or random).random() < policy.gold_rate:
         kinds.insert(0, Task.Kind.GOLD)  # gold tasks look like any other to the annotator
+    expires = timezone.now() + timedelta(minutes=policy.lease_minutes)
     for kind in kinds:
-        for task_id in _open_for(project, user, kind, now).values_list("pk", flat=True)[:CANDIDATES]:
-            lease = _try_lease(task_id, user, sop, now + timedelta(minutes=policy.lease_minutes))
-            if lease is not None:
-                return lease
+        lease = _lease_first_free(project, user, kind, sop, expires)
+        if lease is not None:
+            return lease
     return None
 
 
-def _try_lease(task_id: int, user: Any, sop: SOP, expires: Any) -> Assignment | None:
+def _lease_first_free(project: Project, user: Any, kind: str, sop: SOP, expires: Any) -> Assignment | None:
+    skip_locked = connection.features.has_select_for_update_skip_locked
     try:
         with transaction.atomic():
-            locking = Task.objects.select_for_update(
-                skip_locked=connection.features.has_select_for_update_skip_locked
+            # Rows another annotator is leasing right now are skipped, not waited for; the
+            # counters are re-read under the row lock, so a slot is never handed out twice.
+            task = (
+                Task.objects.select_for_update(skip_locked=skip_locked)
+                .filter(free_slot(), project=project, status=Task.Status.OPEN, kind=kind)
+                .exclude(assignments__annotator=user)
+                .order_by("-priority", "id")
+                .first()
             )
-            task = locking.filter(pk=task_id, status=Task.Status.OPEN).first()
             if task is None:
-                return None  # closed meanwhile, or another annotator holds its row lock right now
-            taken = task.assignments.filter(
-                Q(status=Assignment.Status.SUBMITTED)
-                | Q(status=Assignment.Status.LEASED, lease_expires_at__gt=timezone.now())
-            ).count()
-            if taken >= task.required_annotations:
                 return None
-            return Assignment.objects.create(task=task, annotator=user, sop=sop, lease_expires_at=expires)
+            lease = Assignment.objects.create(task=task, annotator=user, sop=sop, lease_expires_at=expires)
+            Task.objects.filter(pk=task.pk).update(leased_count=F("leased_count") + 1)
+            return lease
     except IntegrityError:
         return None  # this annotator already had it (a double click from two tabs)
 
@@ -134,8 +139,6 @@ def _check_lease(assignment: Assignment) -> None:
     if assignment.status != Assignment.Status.LEASED:
         raise Conflict(LEASE_LOST.format(why=f"it is {assignment.status}"))
     if assignment.lease_expires_at <= timezone.now():
-        assignment.status, assignment.finished_at = Assignment.Status.EXPIRED, timezone.now()
-        assignment.save(update_fields=["status", "finished_at"])
         raise Conflict(LEASE_LOST.format(why=f"it expired at {assignment.lease_expires_at:%H:%M} UTC"))
 
 
@@ -165,7 +168,9 @@ def submit(
         )
         assignment.status, assignment.finished_at = Assignment.Status.SUBMITTED, now
         assignment.save(update_fields=["status", "finished_at"])
-        Task.objects.filter(pk=task.pk).update(submitted_count=F("submitted_count") + 1)
+        Task.objects.filter(pk=task.pk).update(
+            submitted_count=F("submitted_count") + 1, leased_count=F("leased_count") - 1
+        )
         task.refresh_from_db(fields=["submitted_count"])
         if task.kind == Task.Kind.NORMAL and task.submitted_count >= task.required_annotations:
             Task.objects.filter(pk=task.pk).update(status=Task.Status.DONE)
@@ -181,6 +186,7 @@ def skip(*, assignment_id: int, user: Any, reason: str) -> Assignment:
         assignment.status, assignment.finished_at = Assignment.Status.SKIPPED, timezone.now()
         assignment.skip_reason = reason.strip()[:500]
         assignment.save(update_fields=["status", "finished_at", "skip_reason"])
+        Task.objects.filter(pk=assignment.task_id).update(leased_count=F("leased_count") - 1)
         return assignment
 
 

@@ -159,7 +159,7 @@ ACTIONS = {
     "create tasks": ("/api/projects/{p}/tasks/", {"all_new": True}, (403, 404, 403, 201, 201)),
     "save sop draft": (
         "/api/projects/{p}/sops/",
-        {"body": "# x", "label_schema": {"fields": [{"name": "verdict", "type": "choice", "choices": ["a"]}]}},
+        {"body": "# x", "label_schema": {"fields": [{"name": "v", "type": "choice", "choices": ["a"]}]}},
         (403, 404, 403, 201, 201),
     ),
     "publish sop": ("/api/projects/{p}/sops/1/publish/", {}, (403, 404, 403, 409, 409)),
