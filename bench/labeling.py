@@ -3,10 +3,11 @@
     .venv/bin/python bench/labeling.py [--traces 100000] [--annotators 20] [--rounds 25]
 
 Loads --traces traces (each flagged, each a task) into a fresh database `flywheel_bench` on
-127.0.0.1:5432, then every annotator thread loops: POST next-task, POST submit. Requests go
-through the whole Django stack (middleware, auth, DRF, services) in-process, each thread with
-its own database connection. Beside it, the bare baseline: the same queue pop written as one
-`SELECT ... FOR UPDATE SKIP LOCKED` + INSERT in psycopg, no Django.
+127.0.0.1:5432, serves the app with gunicorn, and runs one HTTP client thread per annotator
+(token auth): POST next-task, POST submit. Twice: with a think time between calls (people read
+before they submit) and without (saturation: every annotator hammering at once). Beside it, the
+bare baseline: the same queue pop as one `SELECT ... FOR UPDATE SKIP LOCKED` + INSERT in
+psycopg, no Django, no HTTP.
 """
 
 from __future__ import annotations
@@ -14,10 +15,13 @@ from __future__ import annotations
 import argparse
 import os
 import statistics
+import subprocess
 import sys
 import threading
 import time
 from pathlib import Path
+
+import httpx
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
@@ -71,37 +75,64 @@ def load(n_traces: int, n_annotators: int) -> tuple[int, list]:
     return project.pk, users
 
 
-def run_api(project_id: int, users: list, rounds: int) -> dict[str, list[float]]:
-    from django.db import connection
-    from django.test import Client
+def serve(port: int, workers: int) -> subprocess.Popen:
+    env = {**os.environ, "ALLOWED_HOSTS": "127.0.0.1", "LOG_LEVEL": "WARNING"}
+    server = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "gunicorn",
+            "flywheel.wsgi:application",
+            "--bind",
+            f"127.0.0.1:{port}",
+            "--workers",
+            str(workers),
+            "--log-level",
+            "warning",
+        ],
+        cwd=ROOT,
+        env=env,
+    )
+    for _ in range(100):
+        try:
+            if httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=1).status_code == 200:
+                return server
+        except httpx.HTTPError:
+            time.sleep(0.2)
+    server.kill()
+    raise SystemExit("gunicorn did not come up")
 
+
+def run_api(
+    base: str, project_id: int, tokens: list[str], rounds: int, think: float
+) -> dict[str, list[float]]:
+    """Each annotator: next-task, (think), submit, (think) -- over real HTTP, token auth."""
     timings: dict[str, list[float]] = {"next-task": [], "submit": []}
     lock = threading.Lock()
     values = {"verdict": "bad", "sample_type": "negative", "corrected_output": "It ships tomorrow."}
 
-    def annotator(user) -> None:
-        client = Client()
-        client.force_login(user)
+    def annotator(token: str) -> None:
         mine: dict[str, list[float]] = {"next-task": [], "submit": []}
-        for _ in range(rounds):
-            t0 = time.perf_counter()
-            response = client.post(f"/api/projects/{project_id}/next-task/")
-            mine["next-task"].append(time.perf_counter() - t0)
-            assert response.status_code == 200, response.status_code
-            t0 = time.perf_counter()
-            done = client.post(
-                f"/api/assignments/{response.json()['assignment']}/submit/",
-                {"values": values, "seconds_spent": 5},
-                content_type="application/json",
-            )
-            mine["submit"].append(time.perf_counter() - t0)
-            assert done.status_code == 201, done.content
+        with httpx.Client(base_url=base, headers={"Authorization": f"Token {token}"}, timeout=30) as client:
+            for _ in range(rounds):
+                t0 = time.perf_counter()
+                response = client.post(f"/api/projects/{project_id}/next-task/")
+                mine["next-task"].append(time.perf_counter() - t0)
+                assert response.status_code == 200, response.status_code
+                time.sleep(think)
+                t0 = time.perf_counter()
+                done = client.post(
+                    f"/api/assignments/{response.json()['assignment']}/submit/",
+                    json={"values": values, "seconds_spent": 5},
+                )
+                mine["submit"].append(time.perf_counter() - t0)
+                assert done.status_code == 201, done.text
+                time.sleep(think)
         with lock:
-            for key, values_ in mine.items():
-                timings[key] += values_
-        connection.close()
+            for key, got in mine.items():
+                timings[key] += got
 
-    threads = [threading.Thread(target=annotator, args=(u,)) for u in users]
+    threads = [threading.Thread(target=annotator, args=(t,)) for t in tokens]
     start = time.perf_counter()
     for t in threads:
         t.start()
@@ -158,6 +189,8 @@ def main() -> None:
     parser.add_argument("--traces", type=int, default=100_000)
     parser.add_argument("--annotators", type=int, default=20)
     parser.add_argument("--rounds", type=int, default=25)
+    parser.add_argument("--workers", type=int, default=3, help="gunicorn workers")
+    parser.add_argument("--think", type=float, default=1.0, help="seconds an annotator reads between calls")
     args = parser.parse_args()
     fresh_database()
     os.environ.update(DATABASE_URL=f"{BASE}/{DB}", SECRET_KEY="bench-" + "x" * 40, SECURE_SSL_REDIRECT="0")
@@ -165,22 +198,37 @@ def main() -> None:
     import django
 
     django.setup()
-    from django.conf import settings
 
-    settings.ALLOWED_HOSTS = ["testserver"]
+    from rest_framework.authtoken.models import Token
+
     project_id, users = load(args.traces, args.annotators)
-    api = run_api(project_id, users, args.rounds)
+    tokens = [Token.objects.create(user=u).key for u in users]
+    port = 8765
+    server = serve(port, args.workers)
+    try:
+        base = f"http://127.0.0.1:{port}"
+        busy = run_api(base, project_id, tokens, args.rounds, think=0.0)
+        paced = run_api(base, project_id, tokens, args.rounds, think=args.think)
+    finally:
+        server.terminate()
+        server.wait(timeout=30)
     bare = run_bare(project_id, users, args.rounds)
-    total = len(api["next-task"])
-    print(f"{args.annotators} annotators x {args.rounds} rounds over {args.traces} tasks, PostgreSQL")
-    for name, values in (
-        ("flywheel next-task (API)", api["next-task"]),
-        ("flywheel submit (API)", api["submit"]),
+    print(
+        f"{args.annotators} annotators x {args.rounds} rounds, {args.traces} tasks, PostgreSQL, "
+        f"gunicorn x{args.workers} on this 2-core machine (clients share it)"
+    )
+    rows = (
+        (f"next-task, {args.think:.1f}s think time", paced["next-task"]),
+        (f"submit,    {args.think:.1f}s think time", paced["submit"]),
+        ("next-task, no think (saturation)", busy["next-task"]),
+        ("submit,    no think (saturation)", busy["submit"]),
         ("bare SKIP LOCKED pop (psycopg)", bare),
-    ):
+    )
+    for name, values in rows:
         p50, p95, p99 = (pct(values, q) for q in (50, 95, 99))
-        print(f"{name:32s} p50 {p50:6.1f} ms  p95 {p95:6.1f} ms  p99 {p99:6.1f} ms")
-    print(f"throughput: {2 * total / api['wall'][0]:.0f} API requests/s ({total} next+submit pairs)")
+        print(f"{name:36s} p50 {p50:6.1f} ms  p95 {p95:6.1f} ms  p99 {p99:6.1f} ms")
+    total = len(busy["next-task"])
+    print(f"saturation throughput: {2 * total / busy['wall'][0]:.0f} API requests/s")
     print("target: next-task p95 < 50 ms")
 
 
