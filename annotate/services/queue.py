@@ -58,7 +58,7 @@ def current_lease(*, project: Project, user: Any) -> Assignment | None:
             status=Assignment.Status.LEASED,
             lease_expires_at__gt=timezone.now(),
         )
-        .select_related("task", "sop")
+        .select_related("task__trace", "task__cluster", "sop")
         .first()
     )
 
@@ -116,7 +116,8 @@ def _lease_first_free(project: Project, user: Any, kind: str, sop: SOP, expires:
                 return None
             lease = Assignment.objects.create(task=task, annotator=user, sop=sop, lease_expires_at=expires)
             Task.objects.filter(pk=task.pk).update(leased_count=F("leased_count") + 1)
-            return lease
+        # One query for everything the annotator's view of the task shows.
+        return Assignment.objects.select_related("task__trace", "task__cluster", "sop").get(pk=lease.pk)
     except IntegrityError:
         return None  # this annotator already had it (a double click from two tabs)
 
