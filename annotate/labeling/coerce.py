@@ -7,13 +7,12 @@ stored value. Each coercion raises ``ValueError`` whose text completes "<field> 
 
 from __future__ import annotations
 
-import difflib
 import json
 import math
-from collections.abc import Mapping
 from typing import Any
 
 from annotate.labeling.model import FieldType, LabelField
+from flywheel.rules.parse import got  # one wording for bad values across the service
 
 _TRUE = frozenset({"true", "on", "yes", "1"})
 _FALSE = frozenset({"false", "off", "no", "0", ""})
@@ -147,21 +146,3 @@ def parses(text: str) -> bool:
     except ValueError:
         return False
     return True
-
-
-def suggest(key: Any, known: Any) -> str:
-    close = difflib.get_close_matches(str(key), [str(k) for k in known], n=1)
-    return f" (did you mean {close[0]}?)" if close else ""
-
-
-def got(value: Any) -> str:
-    """A short, readable account of a bad value: the value itself only when it is small."""
-    if value is None:
-        return "nothing"
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, int | float):
-        return repr(value)
-    if isinstance(value, str):
-        return repr(value) if len(value) <= 40 else "a long string"
-    return "a list" if isinstance(value, list) else "a mapping" if isinstance(value, Mapping) else "a value"

@@ -13,7 +13,7 @@ import re
 from collections.abc import Callable, Mapping
 from typing import Any
 
-from annotate.labeling.coerce import got, is_int, is_number, parses, suggest
+from annotate.labeling.coerce import is_int, is_number, parses
 from annotate.labeling.model import (
     MAX_SHORTCUT_CHOICES,
     ChoicesFrom,
@@ -24,6 +24,7 @@ from annotate.labeling.model import (
     Validators,
 )
 from flywheel.rules.checks import compile_regex, schema_validator
+from flywheel.rules.parse import got, suggest  # one wording for bad values across the service
 
 FIELD_KEYS: tuple[str, ...] = (
     *("name", "type", "label", "help", "required", "choices", "choices_from", "ordinal"),

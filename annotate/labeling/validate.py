@@ -13,10 +13,11 @@ from typing import Any
 
 from jsonschema.exceptions import best_match
 
-from annotate.labeling.coerce import coerce, empty_value, is_empty, normalise_text, parse_json, suggest
+from annotate.labeling.coerce import coerce, empty_value, is_empty, normalise_text, parse_json
 from annotate.labeling.model import FieldType, LabelField, LabelSchema, OutputFormat, Prefill
 from annotate.labeling.refusal import is_refusal
 from flywheel.errors import InvalidInput
+from flywheel.rules.parse import suggest
 
 __all__ = ["InvalidLabel", "clean_label", "initial_values", "is_refusal", "validate_label"]
 

@@ -49,13 +49,13 @@ def parse_rules(data: Any) -> RuleSet:
     if data is None:
         raise InvalidRules(["the rules file is empty (a project without rules writes: rules: [])"])
     if not isinstance(data, Mapping):
-        raise InvalidRules([f"the rules file must be a mapping with a 'rules' list (got {_got(data)})"])
+        raise InvalidRules([f"the rules file must be a mapping with a 'rules' list (got {got(data)})"])
     for key in data:
         if key != "rules":
-            problems.append(f"the rules file has an unknown key {key!r}{_suggest(key, ['rules'])}")
+            problems.append(f"the rules file has an unknown key {key!r}{suggest(key, ['rules'])}")
     listed = data.get("rules")
     if not isinstance(listed, list):
-        raise InvalidRules([*problems, f"rules must be a list of rules (got {_got(listed)})"])
+        raise InvalidRules([*problems, f"rules must be a list of rules (got {got(listed)})"])
     rules = [_rule(item, index, problems) for index, item in enumerate(listed)]
     # Raw names, so a repeated name is reported even where the rule has other problems too.
     positions: dict[str, list[int]] = {}
@@ -73,7 +73,7 @@ def parse_rules(data: Any) -> RuleSet:
 
 def _rule(item: Any, index: int, problems: list[str]) -> Rule | None:
     if not isinstance(item, Mapping):
-        problems.append(f"rules[{index}] must be a mapping with a name and a condition (got {_got(item)})")
+        problems.append(f"rules[{index}] must be a mapping with a name and a condition (got {got(item)})")
         return None
     raw_name = item.get("name")
     name = raw_name if isinstance(raw_name, str) and raw_name.strip() else None
@@ -88,13 +88,13 @@ def _rule(item: Any, index: int, problems: list[str]) -> Rule | None:
     elif name is None or name != name.strip() or len(name) > MAX_NAME_LENGTH:
         limits = f"1-{MAX_NAME_LENGTH} characters without surrounding spaces"
         quote = "" if isinstance(raw_name, str) else "; quote it in YAML"  # `name: off` is false
-        report("name", f"must be {limits} (got {_got(raw_name)}){quote}")
+        report("name", f"must be {limits} (got {got(raw_name)}){quote}")
     description = item.get("description", "")
     if not isinstance(description, str):
-        report("description", f"must be text (got {_got(description)})")
+        report("description", f"must be text (got {got(description)})")
     enabled = item.get("enabled", True)
     if not isinstance(enabled, bool):
-        report("enabled", f"must be true or false (got {_got(enabled)})")
+        report("enabled", f"must be true or false (got {got(enabled)})")
     condition = _condition(item, "", report, extra_keys=_RULE_FIELDS)
     if condition is None or name is None or len(problems) > before:
         return None
@@ -108,7 +108,7 @@ def _condition(
     for key in node:
         if key not in _KINDS and key not in extra_keys:
             expected = [*extra_keys, *_KINDS]
-            report(_join(path, str(key)), f"is not a known key{_suggest(key, expected)}")
+            report(_join(path, str(key)), f"is not a known key{suggest(key, expected)}")
     if not kinds:
         report(path, f"has no condition (add one of: {', '.join(_KINDS)})")
         return None
@@ -140,7 +140,7 @@ def _bound(make: Callable[[Op, float], Condition]) -> Callable[[Any, str, Report
     def parse(value: Any, path: str, report: Report) -> Condition | None:
         if isinstance(value, Mapping) and len(value) == 1 and (op := next(iter(value))) in _OP_VALUES:
             # The natural shorthand, {">": 5000}, is not the syntax: say what is.
-            report(path, f'must be written {{op: "{op}", value: {_got(value[op])}}}')
+            report(path, f'must be written {{op: "{op}", value: {got(value[op])}}}')
             return None
         if not _keys(value, path, report, required=("op", "value"), optional=()):
             return None
@@ -159,18 +159,18 @@ def _compare(value: Mapping[str, Any], path: str, report: Report) -> tuple[Op, f
     if "op" not in value:
         report(f"{path}.op", "is required")
     elif not op_ok:
-        report(f"{path}.op", f"must be one of {_OPS} (got {_got(op)}); quote it in YAML")
+        report(f"{path}.op", f"must be one of {_OPS} (got {got(op)}); quote it in YAML")
     if "value" not in value:
         report(f"{path}.value", "is required")
     elif not number_ok:
-        report(f"{path}.value", f"must be a finite number (got {_got(number)})")
+        report(f"{path}.value", f"must be a finite number (got {got(number)})")
     return (Op(op), float(number)) if op_ok and number_ok else None
 
 
 def _level(value: Any, path: str, report: Report) -> Condition | None:
     if isinstance(value, str) and value.upper() in tuple(Level):
         return LevelAtLeast(Level(value.upper()))
-    report(path, f"must be ERROR or WARNING (got {_got(value)})")
+    report(path, f"must be ERROR or WARNING (got {got(value)})")
     return None
 
 
@@ -183,14 +183,14 @@ def _not_json(value: Any, path: str, report: Report) -> Condition | None:
     if value is True:
         return OutputNotJson()
     report(
-        path, f"must be true (got {_got(value)}); to flag JSON output write not: {{output_not_json: true}}"
+        path, f"must be true (got {got(value)}); to flag JSON output write not: {{output_not_json: true}}"
     )
     return None
 
 
 def _schema(value: Any, path: str, report: Report) -> Condition | None:
     if not isinstance(value, Mapping):
-        report(path, f"must be a JSON Schema mapping (got {_got(value)})")
+        report(path, f"must be a JSON Schema mapping (got {got(value)})")
         return None
     try:
         schema_validator(value)  # checked here for a message with the rule's name and path
@@ -218,7 +218,7 @@ def _combine(
 ) -> Callable[[Any, str, Report], Condition | None]:
     def parse(value: Any, path: str, report: Report) -> Condition | None:
         if not isinstance(value, list) or not value:
-            report(path, f"must be a non-empty list of conditions (got {_got(value)})")
+            report(path, f"must be a non-empty list of conditions (got {got(value)})")
             return None
         parts = [_nested(item, f"{path}[{index}]", report) for index, item in enumerate(value)]
         if any(part is None for part in parts):
@@ -235,7 +235,7 @@ def _not(value: Any, path: str, report: Report) -> Condition | None:
 
 def _nested(value: Any, path: str, report: Report) -> Condition | None:
     if not isinstance(value, Mapping):
-        report(path, f"must be a condition mapping (got {_got(value)})")
+        report(path, f"must be a condition mapping (got {got(value)})")
         return None
     return _condition(value, path, report)
 
@@ -262,12 +262,12 @@ def _keys(
 ) -> bool:
     """Whether ``value`` is a mapping with the required keys and no others (reporting why not)."""
     if not isinstance(value, Mapping):
-        report(path, f"must be a mapping with {', '.join(required + optional)} (got {_got(value)})")
+        report(path, f"must be a mapping with {', '.join(required + optional)} (got {got(value)})")
         return False
     fine = True
     for key in value:
         if key not in required + optional:
-            report(_join(path, str(key)), f"is not a known key{_suggest(key, required + optional)}")
+            report(_join(path, str(key)), f"is not a known key{suggest(key, required + optional)}")
             fine = False
     for key in required:
         if key not in value:
@@ -280,7 +280,7 @@ def _text(value: Any, path: str, report: Report) -> str | None:
     if isinstance(value, str) and value:
         return value
     quote = "" if isinstance(value, str) else "; quote it in YAML"  # `tag: yes` is true, `tag: 3` a number
-    report(path, f"must be a non-empty string (got {_got(value)}){quote}")
+    report(path, f"must be a non-empty string (got {got(value)}){quote}")
     return None
 
 
@@ -288,12 +288,12 @@ def _join(path: str, key: str) -> str:
     return f"{path}.{key}" if path else key
 
 
-def _suggest(key: Any, known: Any) -> str:
+def suggest(key: Any, known: Any) -> str:
     close = difflib.get_close_matches(str(key), list(known), n=1)
     return f" (did you mean {close[0]}?)" if close else ""
 
 
-def _got(value: Any) -> str:
+def got(value: Any) -> str:
     """A short, readable account of a bad value: the value itself only when it is small."""
     if value is None:
         return "nothing"
