@@ -23,7 +23,9 @@ import numpy as np
 from _common import DEFAULT_DATA, cached_embed, load_clinc
 
 # Variants tried while tuning (name, overrides of ClusterParams). Defaults come first.
-REFERENCE = dict(n_neighbors=15, min_cluster_size=10, min_samples=None, cluster_selection_method="eom")
+REFERENCE: dict[str, object] = dict(
+    n_neighbors=15, min_cluster_size=10, min_samples=None, cluster_selection_method="eom"
+)
 SWEEP: list[tuple[str, dict[str, object]]] = [
     ("defaults", {}),
     ("reference: nn15 mcs10 eom, raw", {**REFERENCE, "refine_iterations": 0, "min_similarity": None}),

@@ -182,9 +182,7 @@ def _tag(value: Any, path: str, report: Report) -> Condition | None:
 def _not_json(value: Any, path: str, report: Report) -> Condition | None:
     if value is True:
         return OutputNotJson()
-    report(
-        path, f"must be true (got {got(value)}); to flag JSON output write not: {{output_not_json: true}}"
-    )
+    report(path, f"must be true (got {got(value)}); to flag JSON output write not: {{output_not_json: true}}")
     return None
 
 
