@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
+from typing import Any
 
 import numpy as np
 
@@ -46,15 +47,19 @@ def cluster_keywords(
         stop_words="english", ngram_range=(1, 2), min_df=min_df, token_pattern=_TOKEN_PATTERN
     )
     try:
-        counts = vectorizer.fit_transform(joined).toarray().astype(np.float64)  # (classes, terms)
+        # Sparse (classes, terms): a dense matrix would be clusters x vocabulary, GBs at 50k texts.
+        counts = vectorizer.fit_transform(joined).tocsr().astype(np.float64)
     except ValueError:  # no usable words at all (only stop words, digits or placeholders)
         return {k: [] for k in keys}
     terms = vectorizer.get_feature_names_out()
-    weights = _ctfidf(counts)
+    idf = _class_idf(counts)
     out: dict[int, list[str]] = {}
     for row, key in enumerate(keys):
-        ranked = sorted(np.flatnonzero(counts[row]), key=lambda j: (-weights[row, j], terms[j]))
-        out[key] = _distinct([str(terms[j]) for j in ranked], top_n)
+        span = slice(counts.indptr[row], counts.indptr[row + 1])
+        columns, frequency = counts.indices[span], counts.data[span]
+        weights = frequency / max(frequency.sum(), 1.0) * idf[columns]  # L1-normalised tf x idf
+        ranked = sorted(zip(-weights, (str(terms[j]) for j in columns), strict=True))
+        out[key] = _distinct([term for _, term in ranked], top_n)
     return out
 
 
@@ -71,11 +76,11 @@ def cluster_names(keywords: dict[int, list[str]], *, max_terms: int = 3) -> dict
     }
 
 
-def _ctfidf(counts: np.ndarray) -> np.ndarray:
-    tf = counts / np.maximum(counts.sum(axis=1, keepdims=True), 1.0)
-    frequency = counts.sum(axis=0)
-    average_words = counts.sum() / len(counts)
-    return tf * np.log1p(average_words / np.maximum(frequency, 1.0))
+def _class_idf(counts: Any) -> np.ndarray:
+    """log(1 + A / f(t)) per term, shape (terms,); ``counts`` is a sparse (classes, terms) matrix."""
+    frequency = np.asarray(counts.sum(axis=0)).ravel()
+    average_words = float(counts.sum()) / counts.shape[0]
+    return np.log1p(average_words / np.maximum(frequency, 1.0))
 
 
 def _distinct(ranked: list[str], top_n: int) -> list[str]:

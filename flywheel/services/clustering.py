@@ -56,6 +56,7 @@ def clusters_recluster(*, project: Project, run: ClusterRun) -> dict[str, Any]:
         vectors_of(failures),
         params=params_for(project),
         dedup_threshold=project.near_duplicate_threshold,
+        model_id=failures[0].embedding.model_id if failures[0].embedding else None,
     )
     representative = result.dedup.representative
     group_sizes = np.bincount(representative, minlength=len(failures))
