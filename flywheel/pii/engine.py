@@ -96,7 +96,7 @@ def _build_analyzer(model: str, language: str, deny_patterns: tuple[DenyPattern,
 
 @functools.lru_cache(maxsize=4)
 def _load_nlp_engine(model: str, language: str) -> NlpEngine:
-    # SpacyNlpEngine.load() would call spacy.cli.download for a missing model: a network call
+    # SpacyNlpEngine.load() would call spaCy's CLI downloader for a missing model: a network call
     # at runtime and a long stack trace offline. Fail early and say what to do instead.
     if not (spacy.util.is_package(model) or Path(model).exists()):
         raise ConfigError(
