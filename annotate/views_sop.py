@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import yaml
 from django.contrib import messages
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
@@ -62,8 +63,6 @@ def sop_page(request: HttpRequest, project_id: int) -> HttpResponse:
 def _schema_text(sop: SOP | None) -> str:
     if sop is None:
         return DEFAULT_SCHEMA_YAML
-    import yaml
-
     return yaml.safe_dump(sop.label_schema, sort_keys=False, allow_unicode=True)
 
 

@@ -263,13 +263,19 @@ class LangfuseApiSource:
             environment=envs,
             request_options=NO_SDK_RETRIES,
         )
+        params: dict[str, Any] = {"fields": V2_FIELDS, "limit": self._config.page_limit, "cursor": cursor}
+        params |= {"fromStartTime": _iso(start), "toStartTime": _iso(end), "environment": envs}
+        return self._sdk_page(what, request, V2_OBSERVATIONS, params)
+
+    def _sdk_page(
+        self, what: str, request: Callable[[], Any], path: str, raw_params: dict[str, Any]
+    ) -> tuple[list[Any], str | None]:
+        """One page through the SDK; a page its models reject is re-read raw and judged row by row."""
         try:
             response = self._call(what, request)
             return [row.model_dump(mode="json", by_alias=True) for row in response.data], response.meta.cursor
         except _Malformed:
-            params: dict[str, Any] = {"fields": V2_FIELDS, "limit": self._config.page_limit, "cursor": cursor}
-            params |= {"fromStartTime": _iso(start), "toStartTime": _iso(end), "environment": envs}
-            return self._raw_page(what, V2_OBSERVATIONS, params)
+            return self._raw_page(what, path, raw_params)
 
     def _v2_items(self, rows: list[Any], label: str, seen_traces: set[str]) -> list[SourceItem]:
         traces: list[SourceItem] = []
@@ -314,14 +320,9 @@ class LangfuseApiSource:
             to_timestamp=end,
             request_options=NO_SDK_RETRIES,
         )
-        try:
-            response = self._call(what, request)
-            return [row.model_dump(mode="json", by_alias=True) for row in response.data], response.meta.cursor
-        except _Malformed:
-            params = {"fields": V3_SCORE_FIELDS, "limit": limit, "cursor": cursor, "environment": envs}
-            return self._raw_page(
-                what, V3_SCORES, params | {"fromTimestamp": _iso(start), "toTimestamp": _iso(end)}
-            )
+        params = {"fields": V3_SCORE_FIELDS, "limit": limit, "cursor": cursor, "environment": envs}
+        params |= {"fromTimestamp": _iso(start), "toTimestamp": _iso(end)}
+        return self._sdk_page(what, request, V3_SCORES, params)
 
     def _legacy_pages(self, start: datetime, end: datetime) -> Iterator[Page]:
         limit = min(self._config.page_limit, LEGACY_LIMIT)
