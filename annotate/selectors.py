@@ -7,7 +7,7 @@ from typing import Any
 from django.utils import timezone
 
 from annotate.models import Annotation, Task
-from annotate.services.queue import free_slot
+from annotate.services.queue import free_slot, not_mine_this_round
 from flywheel.models import Project
 
 
@@ -16,6 +16,10 @@ def progress(*, project: Project, user: Any) -> dict[str, int]:
     mine = Annotation.objects.filter(task__project=project, annotator=user)
     done_today = mine.filter(created_at__gte=start_of_day)
     left = Task.objects.filter(
-        free_slot(), project=project, status=Task.Status.OPEN, kind=Task.Kind.NORMAL
-    ).exclude(assignments__annotator=user)
+        free_slot(),
+        not_mine_this_round(user),
+        project=project,
+        status=Task.Status.OPEN,
+        kind=Task.Kind.NORMAL,
+    )
     return {"done_today": done_today.count(), "left": left.count()}

@@ -10,6 +10,7 @@ module (:mod:`annotate.labeling.refusal`) that ``training/`` copies.
 from annotate.labeling.model import (
     MAX_SHORTCUT_CHOICES,
     ChoicesFrom,
+    ConsensusRule,
     FieldType,
     LabelField,
     LabelSchema,
@@ -39,6 +40,7 @@ __all__ = [
     "MAX_SHORTCUT_CHOICES",
     "REQUIRED_SECTIONS",
     "ChoicesFrom",
+    "ConsensusRule",
     "FieldType",
     "InvalidLabel",
     "InvalidSchema",

@@ -134,8 +134,26 @@ class LabelField:
 
 
 @dataclass(frozen=True)
+class ConsensusRule:
+    """When the annotators' majority stands for a lead (see :mod:`annotate.agreement.consensus`).
+
+    ``fields``: the fields that must reach consensus; empty means every choice, multi_choice and
+    bool field. Text and json fields must be identical (after whitespace normalisation) across
+    the votes, or the item waits for a lead.
+    """
+
+    min_share: float = 0.66
+    min_votes: int = 2
+    fields: tuple[str, ...] = ()
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"min_share": self.min_share, "min_votes": self.min_votes, "fields": list(self.fields)}
+
+
+@dataclass(frozen=True)
 class LabelSchema:
     fields: tuple[LabelField, ...]
+    consensus: ConsensusRule = dataclasses.field(default_factory=ConsensusRule)
 
     def __iter__(self) -> Iterator[LabelField]:
         return iter(self.fields)
@@ -157,7 +175,7 @@ def schema_to_dict(schema: LabelSchema) -> dict[str, Any]:
     Every key is present and ``choices`` are resolved (the browser cannot read the SOP);
     ``choices_from`` stays, so parsing it again against the same SOP gives an equal schema.
     """
-    return {"fields": [field.to_dict() for field in schema.fields]}
+    return {"fields": [field.to_dict() for field in schema.fields], "consensus": schema.consensus.to_dict()}
 
 
 def _plain(value: Any) -> Any:

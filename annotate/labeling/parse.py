@@ -17,6 +17,7 @@ from annotate.labeling.coerce import is_int, is_number, parses
 from annotate.labeling.model import (
     MAX_SHORTCUT_CHOICES,
     ChoicesFrom,
+    ConsensusRule,
     FieldType,
     LabelField,
     LabelSchema,
@@ -26,6 +27,7 @@ from annotate.labeling.model import (
 from flywheel.rules.checks import compile_regex, schema_validator
 from flywheel.rules.parse import got, suggest  # one wording for bad values across the service
 
+TOP_KEYS: tuple[str, ...] = ("fields", "consensus")
 FIELD_KEYS: tuple[str, ...] = (
     *("name", "type", "label", "help", "required", "choices", "choices_from", "ordinal"),
     *("default", "prefill", "shortcut_keys", "validators"),
@@ -56,8 +58,8 @@ def parse_fields(data: Any, common_errors: Callable[[], list[str]]) -> tuple[Lab
     if not isinstance(data, Mapping):
         return LabelSchema(()), [f"the label schema must be a mapping with a 'fields' list (got {got(data)})"]
     for key in data:
-        if key != "fields":
-            problems.append(f"the label schema has an unknown key {key!r}{suggest(key, ['fields'])}")
+        if key not in TOP_KEYS:
+            problems.append(f"the label schema has an unknown key {key!r}{suggest(key, TOP_KEYS)}")
     listed = data.get("fields")
     if not isinstance(listed, list) or not listed:
         return LabelSchema(()), [*problems, f"fields must be a non-empty list of fields (got {got(listed)})"]
@@ -81,7 +83,46 @@ def parse_fields(data: Any, common_errors: Callable[[], list[str]]) -> tuple[Lab
             problems.append(f"{where}, which is not a field of this schema{suggest(target, types)}")
         elif types[target] is not FieldType.BOOL:
             problems.append(f"{where}, a {types[target]} field; it must name a bool field")
-    return LabelSchema(tuple(fields)), problems
+    rule = _consensus(data.get("consensus"), types, problems)
+    return LabelSchema(tuple(fields), rule), problems
+
+
+CONSENSUS_KEYS = ("min_share", "min_votes", "fields")
+
+
+def _consensus(data: Any, types: Mapping[str, FieldType], problems: list[str]) -> ConsensusRule:
+    """The optional ``consensus:`` mapping; a missing key keeps its default."""
+    if data is None:
+        return ConsensusRule()
+    if not isinstance(data, Mapping):
+        problems.append(f"consensus must be a mapping with min_share, min_votes, fields (got {got(data)})")
+        return ConsensusRule()
+    for key in data:
+        if key not in CONSENSUS_KEYS:
+            problems.append(f"consensus has an unknown key {key!r}{suggest(key, CONSENSUS_KEYS)}")
+    default = ConsensusRule()
+    share, votes, names = data.get("min_share"), data.get("min_votes"), data.get("fields")
+    if share is None:
+        share = default.min_share
+    elif not is_number(share) or not 0 < float(share) <= 1:
+        problems.append(f"consensus.min_share must be a number in (0, 1] (got {got(share)})")
+        share = default.min_share
+    if votes is None:
+        votes = default.min_votes
+    elif not is_int(votes) or int(votes) < 1:
+        problems.append(f"consensus.min_votes must be a whole number of at least 1 (got {got(votes)})")
+        votes = default.min_votes
+    chosen: list[str] = []
+    if names not in (None, []):
+        if not isinstance(names, list) or not all(isinstance(n, str) for n in names):
+            problems.append(f"consensus.fields must be a list of field names (got {got(names)})")
+        else:
+            for name in names:
+                if name not in types:
+                    problems.append(f"consensus.fields names {name!r}, not a field{suggest(name, types)}")
+                else:
+                    chosen.append(name)
+    return ConsensusRule(min_share=float(share), min_votes=int(votes), fields=tuple(chosen))
 
 
 class _Field:

@@ -33,6 +33,11 @@ A schema is YAML or JSON (JSON is tried first when the text starts with ``{``)::
         type: number               # integer: whole numbers
         validators: {min: 0, max: 1}
 
+    consensus:                     # optional: when overlapped items need no lead
+      min_share: 0.66              # the top value's share of the votes (default 0.66: 2 of 3)
+      min_votes: 2                 # and at least this many votes (default 2)
+      fields: [verdict, must_refuse]   # default: every choice, multi_choice and bool field
+
 ``json_schema`` implies ``must_parse_json``. Regexes that can backtrack exponentially and
 JSON Schemas that are invalid or hold a ``$ref`` outside themselves are refused at load
 (the checks failure rules use). Names the service records on every sample itself (``source``,
@@ -47,6 +52,7 @@ from typing import Any
 
 from annotate.labeling.model import (
     ChoicesFrom,
+    ConsensusRule,
     FieldType,
     LabelField,
     LabelSchema,
@@ -63,6 +69,7 @@ from flywheel.errors import InvalidInput
 __all__ = [
     "DEFAULT_SCHEMA_YAML",
     "ChoicesFrom",
+    "ConsensusRule",
     "FieldType",
     "InvalidSchema",
     "LabelField",

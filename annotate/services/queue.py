@@ -13,11 +13,13 @@ from datetime import timedelta
 from typing import Any
 
 from django.db import IntegrityError, connection, transaction
-from django.db.models import F, Q
+from django.db.models import Exists, F, OuterRef, Q
 from django.utils import timezone
 
 from annotate.labeling import clean_label, validate_label
-from annotate.models import SOP, Annotation, Assignment, LabelingPolicy, Task
+from annotate.models import SOP, Annotation, Assignment, Task
+from annotate.services.common import LabelInvalid, policy_for
+from annotate.services.review import task_settle
 from annotate.services.sops import sop_current, sop_schema
 from flywheel.errors import Conflict, InvalidInput, NotFound
 from flywheel.models import Project
@@ -29,25 +31,16 @@ LEASE_LOST = (
 NOT_YOURS = "No open assignment {id} of yours."
 SKIP_NEEDS_REASON = "Say why you skip (e.g. 'not enough context', 'not my language')."
 
-
-class LabelInvalid(InvalidInput):
-    """A submitted label broke the SOP's schema; ``errors`` maps field name to messages."""
-
-    def __init__(self, errors: dict[str, list[str]]) -> None:
-        fields = ", ".join(sorted(errors))
-        super().__init__(
-            f"The label is not valid ({fields}).", hint="Fix the fields marked and submit again."
-        )
-        self.errors = errors
-
-
-def policy_for(project: Project) -> LabelingPolicy:
-    policy, _ = LabelingPolicy.objects.get_or_create(project=project)
-    return policy
+__all__ = ["LabelInvalid", "next_task", "policy_for", "skip", "submit"]
 
 
 def free_slot() -> Q:
     return Q(submitted_count__lt=F("required_annotations") - F("leased_count"))
+
+
+def not_mine_this_round(user: Any) -> Any:
+    """Tasks this annotator has had no turn at in the task's current round (a re-queue starts anew)."""
+    return ~Exists(Assignment.objects.filter(task=OuterRef("pk"), annotator=user, round=OuterRef("round")))
 
 
 def current_lease(*, project: Project, user: Any) -> Assignment | None:
@@ -64,34 +57,62 @@ def current_lease(*, project: Project, user: Any) -> Assignment | None:
 
 
 def expire_leases(project: Project) -> int:
-    """Returns lapsed leases' slots to the queue. Each lease is expired once, whoever races."""
+    """Returns lapsed leases' slots to the queue. Each lease is expired once, whoever races.
+
+    A lapsed lease on returned work (a lead's rejection) goes back to ``returned``: the rework
+    stays the annotator's, and its slot stays reserved.
+    """
     now = timezone.now()
     lapsed = Assignment.objects.filter(
         task__project=project, status=Assignment.Status.LEASED, lease_expires_at__lte=now
-    ).values_list("pk", "task_id")[:1000]
+    ).values_list("pk", "task_id", "return_comment")[:1000]
     expired = 0
-    for pk, task_id in lapsed:
+    for pk, task_id, returned in lapsed:
         with transaction.atomic():
+            status = Assignment.Status.RETURNED if returned else Assignment.Status.EXPIRED
             won = Assignment.objects.filter(pk=pk, status=Assignment.Status.LEASED).update(
-                status=Assignment.Status.EXPIRED, finished_at=now
+                status=status, finished_at=None if returned else now
             )
-            if won:
+            if won and not returned:
                 Task.objects.filter(pk=task_id).update(leased_count=F("leased_count") - 1)
-                expired += 1
+            expired += won
     return expired
 
 
+def _held_or_returned(project: Project, user: Any) -> Assignment | None:
+    """The live lease, else the oldest rework a lead sent back: one query for both."""
+    return (
+        Assignment.objects.filter(task__project=project, annotator=user)
+        .filter(
+            Q(status=Assignment.Status.LEASED, lease_expires_at__gt=timezone.now())
+            | Q(status=Assignment.Status.RETURNED)
+        )
+        .select_related("task__trace", "task__cluster", "sop")
+        .order_by("status", "pk")  # "leased" sorts before "returned"
+        .first()
+    )
+
+
 def next_task(*, project: Project, user: Any, rng: random.Random | None = None) -> Assignment | None:
-    """The annotator's current lease, or a new one on the highest-priority free task (or None)."""
-    held = current_lease(project=project, user=user)
-    if held is not None:
+    """The annotator's current lease, else their returned rework (it comes before new work),
+    else a new lease on the highest-priority free task (or None)."""
+    held = _held_or_returned(project, user)
+    if held is not None and held.status == Assignment.Status.LEASED:
         return held
     policy, sop = policy_for(project), sop_current(project)
     expire_leases(project)
+    expires = timezone.now() + timedelta(minutes=policy.lease_minutes)
+    if held is not None:
+        # Its slot is still reserved (see review_reject); only the status changes.
+        taken = Assignment.objects.filter(pk=held.pk, status=Assignment.Status.RETURNED).update(
+            status=Assignment.Status.LEASED, lease_expires_at=expires
+        )
+        if taken:
+            held.status, held.lease_expires_at = Assignment.Status.LEASED, expires
+            return held
     kinds = [Task.Kind.NORMAL]
     if (rng or random).random() < policy.gold_rate:
         kinds.insert(0, Task.Kind.GOLD)  # gold tasks look like any other to the annotator
-    expires = timezone.now() + timedelta(minutes=policy.lease_minutes)
     for kind in kinds:
         lease = _lease_first_free(project, user, kind, sop, expires)
         if lease is not None:
@@ -107,14 +128,21 @@ def _lease_first_free(project: Project, user: Any, kind: str, sop: SOP, expires:
             # counters are re-read under the row lock, so a slot is never handed out twice.
             task = (
                 Task.objects.select_for_update(skip_locked=skip_locked)
-                .filter(free_slot(), project=project, status=Task.Status.OPEN, kind=kind)
-                .exclude(assignments__annotator=user)
+                .filter(
+                    free_slot(),
+                    not_mine_this_round(user),
+                    project=project,
+                    status=Task.Status.OPEN,
+                    kind=kind,
+                )
                 .order_by("-priority", "id")
                 .first()
             )
             if task is None:
                 return None
-            lease = Assignment.objects.create(task=task, annotator=user, sop=sop, lease_expires_at=expires)
+            lease = Assignment.objects.create(
+                task=task, annotator=user, sop=sop, lease_expires_at=expires, round=task.round
+            )
             Task.objects.filter(pk=task.pk).update(leased_count=F("leased_count") + 1)
         # One query for everything the annotator's view of the task shows.
         return Assignment.objects.select_related("task__trace", "task__cluster", "sop").get(pk=lease.pk)
@@ -161,6 +189,7 @@ def submit(
         annotation = Annotation.objects.create(
             task=task,
             assignment=assignment,
+            round=assignment.round,
             annotator=user,
             sop=assignment.sop,
             values=clean,
@@ -175,6 +204,8 @@ def submit(
         task.refresh_from_db(fields=["submitted_count"])
         if task.kind == Task.Kind.NORMAL and task.submitted_count >= task.required_annotations:
             Task.objects.filter(pk=task.pk).update(status=Task.Status.DONE)
+            task.status = Task.Status.DONE
+            task_settle(task=task)
         return annotation
 
 
@@ -211,6 +242,7 @@ def lineage(
         "augment_type": None,
         "augment_round": None,
         "version": 1,
+        "round": assignment.round,
         "leased_at": assignment.leased_at.isoformat(),
         "submitted_at": submitted_at.isoformat(),
     }

@@ -40,6 +40,10 @@ class LabelingPolicy(models.Model):
     overlap_annotators = models.PositiveSmallIntegerField(default=2, help_text="2 or 3, for agreement.")
     gold_rate = models.FloatField(default=0.05, help_text="Chance that the next task is a gold task.")
     lease_minutes = models.PositiveIntegerField(default=20)
+    review_sample_rate = models.FloatField(
+        default=0.2,
+        help_text="Share of single-annotated tasks a lead reviews first (chosen per trace, stable).",
+    )
 
     def __str__(self) -> str:
         return f"labeling policy of {self.project}"
@@ -84,6 +88,18 @@ class Task(models.Model):
         DONE = "done"  # enough annotations
         CLOSED = "closed"  # withdrawn by a lead
 
+    class Review(models.TextChoices):
+        NONE = "", "Not ready"  # still being labeled
+        PENDING = "pending", "Waiting for a lead"
+        FINAL = "final", "Final label decided"
+
+    class Bucket(models.IntegerChoices):
+        """The review queue's order: disagreements, then the sample of single labels, then the rest."""
+
+        DISAGREEMENT = 0, "Disagreement"
+        SAMPLED = 1, "Sampled single label"
+        REST = 2, "The rest"
+
     project = models.ForeignKey(Project, on_delete=models.CASCADE, related_name="tasks")
     trace = models.ForeignKey(Trace, on_delete=models.CASCADE, related_name="tasks")
     failure = models.ForeignKey(
@@ -103,6 +119,13 @@ class Task(models.Model):
     leased_count = models.PositiveSmallIntegerField(default=0)
     priority = models.FloatField(default=0.0, db_index=True)
     status = models.CharField(max_length=8, choices=Status.choices, default=Status.OPEN)
+    # A re-queue (after a new SOP version) starts round 2: earlier annotations are superseded, kept.
+    round = models.PositiveSmallIntegerField(default=1)
+    review = models.CharField(max_length=8, choices=Review.choices, default=Review.NONE, blank=True)
+    review_bucket = models.PositiveSmallIntegerField(choices=Bucket.choices, default=Bucket.REST)
+    review_note = models.CharField(
+        max_length=300, blank=True, default="", help_text="Why it waits for a lead (e.g. no consensus)."
+    )
     model_answer = models.TextField(blank=True, default="", help_text="The answer being judged (scrubbed).")
     output_format = models.CharField(
         max_length=8,
@@ -118,7 +141,12 @@ class Task(models.Model):
         constraints = [
             models.UniqueConstraint(fields=["project", "trace", "kind"], name="task_unique_per_trace")
         ]
-        indexes = [models.Index(fields=["project", "status", "kind", "-priority", "id"], name="task_queue")]
+        indexes = [
+            models.Index(fields=["project", "status", "kind", "-priority", "id"], name="task_queue"),
+            models.Index(
+                fields=["project", "review", "review_bucket", "-priority", "id"], name="task_review"
+            ),
+        ]
         ordering = ["-priority", "id"]
 
     def __str__(self) -> str:
@@ -133,21 +161,28 @@ class Assignment(models.Model):
         SUBMITTED = "submitted"
         SKIPPED = "skipped"
         EXPIRED = "expired"
+        RETURNED = "returned"  # a lead rejected the submission: back to the annotator, with a comment
 
     task = models.ForeignKey(Task, on_delete=models.CASCADE, related_name="assignments")
     annotator = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="assignments"
     )
     status = models.CharField(max_length=12, choices=Status.choices, default=Status.LEASED)
+    round = models.PositiveSmallIntegerField(default=1, help_text="The task's round it belongs to.")
     sop = models.ForeignKey(SOP, on_delete=models.PROTECT, related_name="+", help_text="The version shown.")
     leased_at = models.DateTimeField(auto_now_add=True)
     lease_expires_at = models.DateTimeField()
     finished_at = models.DateTimeField(null=True, blank=True)
     skip_reason = models.CharField(max_length=500, blank=True, default="")
+    return_comment = models.TextField(
+        blank=True, default="", help_text="The lead's comment when the submission came back for rework."
+    )
 
     class Meta:
-        # An annotator never gets the same task twice.
-        constraints = [models.UniqueConstraint(fields=["task", "annotator"], name="assignment_once")]
+        # An annotator never gets the same task twice in one round.
+        constraints = [
+            models.UniqueConstraint(fields=["task", "annotator", "round"], name="assignment_once_per_round")
+        ]
         indexes = [
             models.Index(fields=["annotator", "status"], name="assignment_by_annotator"),
             models.Index(fields=["status", "lease_expires_at"], name="assignment_leases"),
@@ -158,10 +193,21 @@ class Assignment(models.Model):
 
 
 class Annotation(models.Model):
-    """What an annotator submitted, with the SOP version it followed and full lineage."""
+    """What an annotator submitted, with the SOP version it followed and full lineage.
+
+    Never edited or deleted: a rejected submission stays (status ``rejected``) beside the reworked
+    one, and a re-queue marks a round's annotations ``superseded``; that is the history.
+    """
+
+    class Status(models.TextChoices):
+        ACTIVE = "active"
+        REJECTED = "rejected"  # a lead sent it back; the rework is a new annotation
+        SUPERSEDED = "superseded"  # the task was re-queued under a newer SOP
 
     task = models.ForeignKey(Task, on_delete=models.CASCADE, related_name="annotations")
-    assignment = models.OneToOneField(Assignment, on_delete=models.CASCADE, related_name="annotation")
+    assignment = models.ForeignKey(Assignment, on_delete=models.CASCADE, related_name="annotations")
+    status = models.CharField(max_length=12, choices=Status.choices, default=Status.ACTIVE)
+    round = models.PositiveSmallIntegerField(default=1)
     annotator = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="annotations"
     )
@@ -173,7 +219,10 @@ class Annotation(models.Model):
 
     class Meta:
         ordering = ["-created_at"]
-        indexes = [models.Index(fields=["task", "annotator"], name="annotation_task")]
+        indexes = [
+            models.Index(fields=["task", "annotator"], name="annotation_task"),
+            models.Index(fields=["status", "created_at"], name="annotation_status_time"),
+        ]
 
     def __str__(self) -> str:
         return f"annotation of task {self.task_id} by {self.annotator}"
