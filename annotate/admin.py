@@ -1,6 +1,16 @@
 from django.contrib import admin
 
-from annotate.models import SOP, Annotation, Assignment, LabelingPolicy, Membership, Task
+from annotate.models import (
+    SOP,
+    Annotation,
+    Assignment,
+    AugmentRun,
+    LabelingPolicy,
+    Membership,
+    ReviewAction,
+    Sample,
+    Task,
+)
 
 
 @admin.register(Membership)
@@ -19,6 +29,7 @@ class LabelingPolicyAdmin(admin.ModelAdmin):
         "overlap_annotators",
         "gold_rate",
         "lease_minutes",
+        "review_sample_rate",
     )
 
 
@@ -63,6 +74,37 @@ class AssignmentAdmin(admin.ModelAdmin):
 
 @admin.register(Annotation)
 class AnnotationAdmin(admin.ModelAdmin):
-    list_display = ("id", "task", "annotator", "sop", "seconds_spent", "created_at")
+    list_display = ("id", "task", "annotator", "status", "round", "sop", "seconds_spent", "created_at")
+    list_filter = ("status",)
     raw_id_fields = ("task", "assignment")
     list_select_related = ("task", "annotator", "sop")
+
+
+@admin.register(Sample)
+class SampleAdmin(admin.ModelAdmin):
+    list_display = ("id", "project", "item_key", "origin", "status", "decision", "reviewer", "decided_at")
+    list_filter = ("project", "origin", "status", "decision")
+    search_fields = ("item_key",)
+    raw_id_fields = ("task", "trace", "seed", "augment_run", "sop")
+    list_select_related = ("project", "reviewer")
+
+
+@admin.register(ReviewAction)
+class ReviewActionAdmin(admin.ModelAdmin):
+    """The review history is append-only: viewable here, never edited."""
+
+    list_display = ("id", "project", "task", "kind", "actor", "created_at")
+    list_filter = ("project", "kind")
+    list_select_related = ("project", "task", "actor")
+
+    def has_change_permission(self, request, obj=None):  # type: ignore[no-untyped-def]
+        return False
+
+    def has_add_permission(self, request):  # type: ignore[no-untyped-def]
+        return False
+
+
+@admin.register(AugmentRun)
+class AugmentRunAdmin(admin.ModelAdmin):
+    list_display = ("id", "project", "kind", "name", "round", "status", "started_at")
+    list_filter = ("project", "kind", "status")

@@ -1,4 +1,4 @@
-from django.urls import path
+from django.urls import include, path
 
 from annotate import views, views_sop
 
@@ -9,4 +9,7 @@ urlpatterns = [
     path("projects/<int:project_id>/sop/", views_sop.sop_page, name="sop"),
     path("projects/<int:project_id>/sop/diff/<int:old>/<int:new>/", views_sop.sop_diff_page, name="sop-diff"),
     path("projects/<int:project_id>/tasks/create/", views_sop.create_tasks, name="tasks-create"),
+    path("", include("annotate.urls_review")),
+    path("", include("annotate.urls_agreement")),
+    path("", include("annotate.urls_augment")),
 ]

@@ -11,13 +11,18 @@ from flywheel.models import (
     Embedding,
     Failure,
     FailureRule,
+    FlywheelPolicy,
+    NightlyRun,
     Observation,
     Project,
     Quarantine,
+    Release,
     Score,
+    ScoreWrite,
     SyncRun,
     Trace,
     TraceSource,
+    TrainingRun,
 )
 from flywheel.rules import InvalidRules, load_rules
 from flywheel.services.rules import rule_data
@@ -157,3 +162,41 @@ class ClusterRunAdmin(admin.ModelAdmin):
 class EmbeddingAdmin(admin.ModelAdmin):
     list_display = ("model_id", "text_hash", "dim", "created_at")
     exclude = ("vector",)
+
+
+@admin.register(FlywheelPolicy)
+class FlywheelPolicyAdmin(admin.ModelAdmin):
+    list_display = ("project", "min_release_samples", "min_new_labels", "min_alpha", "training_mode")
+
+
+@admin.register(Release)
+class ReleaseAdmin(admin.ModelAdmin):
+    """Releases are immutable: shown, never edited here."""
+
+    list_display = ("release_id", "project", "sample_count", "forced", "created_at")
+    list_filter = ("project",)
+
+    def has_change_permission(self, request, obj=None):  # type: ignore[no-untyped-def]
+        return False
+
+    def has_add_permission(self, request):  # type: ignore[no-untyped-def]
+        return False
+
+
+@admin.register(TrainingRun)
+class TrainingRunAdmin(admin.ModelAdmin):
+    list_display = ("id", "project", "release_name", "method", "status", "promoted", "registered_at")
+    list_filter = ("project", "method", "status", "promoted")
+
+
+@admin.register(NightlyRun)
+class NightlyRunAdmin(admin.ModelAdmin):
+    list_display = ("id", "project", "status", "dry_run", "attempts", "started_at", "finished_at")
+    list_filter = ("project", "status")
+
+
+@admin.register(ScoreWrite)
+class ScoreWriteAdmin(admin.ModelAdmin):
+    list_display = ("score_id", "project", "name", "trace", "written_at")
+    list_filter = ("project", "name")
+    raw_id_fields = ("trace",)

@@ -25,6 +25,8 @@ urlpatterns = [
     path("api/", include("flywheel.api.urls")),
     path("api/", include("annotate.api.urls")),
     path("", include("annotate.urls")),
+    path("", include("flywheel.urls_releases")),
+    path("", include("flywheel.urls_runs")),
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),
     path("admin/", admin.site.urls),

@@ -1,4 +1,4 @@
-from django.urls import path
+from django.urls import include, path
 
 from annotate.api import views
 
@@ -19,4 +19,7 @@ urlpatterns = [
     path("projects/<int:project_id>/next-task/", views.NextTask.as_view(), name="api-next-task"),
     path("assignments/<int:assignment_id>/submit/", views.Submit.as_view(), name="api-submit"),
     path("assignments/<int:assignment_id>/skip/", views.Skip.as_view(), name="api-skip"),
+    path("", include("annotate.api.urls_review")),
+    path("", include("annotate.api.urls_agreement")),
+    path("", include("annotate.api.urls_augment")),
 ]

@@ -1,4 +1,4 @@
-from django.urls import path
+from django.urls import include, path
 
 from flywheel.api import views, views_clusters
 
@@ -23,4 +23,6 @@ urlpatterns = [
         views_clusters.ClusterMembers.as_view(),
         name="api-cluster-members",
     ),
+    path("", include("flywheel.api.urls_releases")),
+    path("", include("flywheel.api.urls_runs")),
 ]

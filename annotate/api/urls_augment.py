@@ -1,0 +1,5 @@
+"""API: augmentation runs and proposed samples."""
+
+from django.urls import URLPattern, URLResolver
+
+urlpatterns: list[URLPattern | URLResolver] = []

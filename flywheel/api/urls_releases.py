@@ -1,0 +1,5 @@
+"""API: export releases."""
+
+from django.urls import URLPattern, URLResolver
+
+urlpatterns: list[URLPattern | URLResolver] = []

@@ -1,0 +1,5 @@
+"""Pages: export releases."""
+
+from django.urls import URLPattern, URLResolver
+
+urlpatterns: list[URLPattern | URLResolver] = []

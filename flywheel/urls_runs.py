@@ -1,0 +1,5 @@
+"""Pages: training runs and nightly runs."""
+
+from django.urls import URLPattern, URLResolver
+
+urlpatterns: list[URLPattern | URLResolver] = []
