@@ -12,6 +12,7 @@ Environment:
   EMBEDDING_MODEL_PATH  a local sentence-transformers model; default all-MiniLM-L6-v2 (package).
   LANGFUSE_TIMEOUT    seconds per Langfuse request; default 30.
   LANGFUSE_MAX_ATTEMPTS, LANGFUSE_BACKOFF_BASE  retries of a failing request; default 6, 1.0 s.
+  NIGHTLY_HEARTBEAT_SECONDS  how often a running nightly job proves it lives; default 30 (0: off).
 """
 
 from __future__ import annotations
@@ -205,3 +206,4 @@ LANGFUSE_MAX_ATTEMPTS = int(os.environ.get("LANGFUSE_MAX_ATTEMPTS", "6"))
 LANGFUSE_BACKOFF_BASE = float(os.environ.get("LANGFUSE_BACKOFF_BASE", "1.0"))
 EMBEDDING_MODEL_PATH = os.environ.get("EMBEDDING_MODEL_PATH", "")  # default: MiniLM from its package
 INGEST_BATCH_SIZE = int(os.environ.get("INGEST_BATCH_SIZE", "200"))
+NIGHTLY_HEARTBEAT_SECONDS = float(os.environ.get("NIGHTLY_HEARTBEAT_SECONDS", "30"))

@@ -27,6 +27,7 @@ urlpatterns = [
     path("", include("annotate.urls")),
     path("", include("flywheel.urls_releases")),
     path("", include("flywheel.urls_runs")),
+    path("", include("flywheel.urls_nightly")),
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),
     path("admin/", admin.site.urls),

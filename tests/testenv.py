@@ -8,3 +8,5 @@ os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
 # The live test server speaks plain HTTP on localhost.
 os.environ.setdefault("SECURE_SSL_REDIRECT", "0")
 os.environ.setdefault("SECURE_COOKIES", "0")
+# Tests drive the nightly job in-process; its heartbeat thread would contend for the test database.
+os.environ.setdefault("NIGHTLY_HEARTBEAT_SECONDS", "0")

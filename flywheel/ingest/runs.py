@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import logging
-import os
-import socket
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import timedelta
@@ -14,6 +12,7 @@ from django.utils import timezone
 
 from flywheel.errors import Conflict, FlywheelError
 from flywheel.ingest.store import BatchOutcome
+from flywheel.locks import Holder, holder_state, this_process
 from flywheel.models import SyncRun, TraceSource
 
 log = logging.getLogger(__name__)
@@ -27,22 +26,9 @@ SYNC_BUSY = (
 )
 
 
-def this_process() -> str:
-    return f"{socket.gethostname()}:{os.getpid()}"
-
-
 def _holder_is_dead(holder: str) -> bool:
     """True when the holder ran on this host and its process is gone (killed, crashed)."""
-    host, _, pid = holder.rpartition(":")
-    if host != socket.gethostname() or not pid.isdigit():
-        return False  # another machine: only the heartbeat can tell
-    try:
-        os.kill(int(pid), 0)
-    except ProcessLookupError:
-        return True
-    except PermissionError:
-        return False
-    return False
+    return holder_state(holder) is Holder.DEAD
 
 
 @contextmanager
