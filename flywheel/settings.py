@@ -12,6 +12,9 @@ Environment:
   EMBEDDING_MODEL_PATH  a local sentence-transformers model; default all-MiniLM-L6-v2 (package).
   LANGFUSE_TIMEOUT    seconds per Langfuse request; default 30.
   LANGFUSE_MAX_ATTEMPTS, LANGFUSE_BACKOFF_BASE  retries of a failing request; default 6, 1.0 s.
+  REDIS_URL           redis://host:6379/0 for the shared cache (sign-in throttling); default: a DB table.
+  LOGIN_FAILURE_LIMIT, LOGIN_ADDRESS_FAILURE_LIMIT, LOGIN_LOCKOUT_SECONDS  sign-in throttling; 5, 30, 900.
+  USE_X_FORWARDED_FOR "1" behind a proxy that sets X-Forwarded-For (the client address for throttling).
   NIGHTLY_HEARTBEAT_SECONDS  how often a running nightly job proves it lives; default 30 (0: off).
 """
 
@@ -135,6 +138,19 @@ STORAGES = {
 }
 if DEBUG:
     STORAGES["staticfiles"] = {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"}
+
+# The cache every web worker shares (sign-in throttling): Redis when REDIS_URL is set, else a
+# database table (created by a migration), so throttling holds across processes either way.
+REDIS_URL = os.environ.get("REDIS_URL", "")
+CACHES = {
+    "default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL}
+    if REDIS_URL
+    else {"BACKEND": "django.core.cache.backends.db.DatabaseCache", "LOCATION": "flywheel_cache"}
+}
+LOGIN_FAILURE_LIMIT = int(os.environ.get("LOGIN_FAILURE_LIMIT", "5"))  # per account and address
+LOGIN_ADDRESS_FAILURE_LIMIT = int(os.environ.get("LOGIN_ADDRESS_FAILURE_LIMIT", "30"))
+LOGIN_LOCKOUT_SECONDS = int(os.environ.get("LOGIN_LOCKOUT_SECONDS", "900"))
+USE_X_FORWARDED_FOR = _env_bool("USE_X_FORWARDED_FOR")  # only behind a proxy that sets it
 
 LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "home"

@@ -4,11 +4,15 @@ from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
 from flywheel import views, views_clusters
+from flywheel.services.throttle import throttled
+
+# The admin has its own sign-in page; it is throttled the same way.
+admin.site.login = throttled(admin.site.login)  # type: ignore[method-assign]
 
 urlpatterns = [
     path("", views.home, name="home"),
     path("healthz", views.healthz, name="healthz"),
-    path("accounts/login/", auth_views.LoginView.as_view(), name="login"),
+    path("accounts/login/", throttled(auth_views.LoginView.as_view()), name="login"),
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("projects/<int:project_id>/traces/", views.trace_list, name="trace-list"),
     path("projects/<int:project_id>/traces/<int:trace_id>/", views.trace_detail, name="trace-detail"),
