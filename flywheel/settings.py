@@ -12,9 +12,15 @@ Environment:
   EMBEDDING_MODEL_PATH  a local sentence-transformers model; default all-MiniLM-L6-v2 (package).
   LANGFUSE_TIMEOUT    seconds per Langfuse request; default 30.
   LANGFUSE_MAX_ATTEMPTS, LANGFUSE_BACKOFF_BASE  retries of a failing request; default 6, 1.0 s.
+  PARAPHRASE_BASE_URL  an OpenAI-compatible base URL (e.g. https://api.openai.com/v1) for the
+                      paraphrase transform of seed variants; empty (the default) = paraphrase off.
+  PARAPHRASE_MODEL    the model it names; default empty (required with a base URL).
+  PARAPHRASE_API_KEY_ENV  the NAME of the variable holding its API key; default PARAPHRASE_API_KEY.
+  PARAPHRASE_TIMEOUT  seconds per paraphrase request; default 30.
   REDIS_URL           redis://host:6379/0 for the shared cache (sign-in throttling); default: a DB table.
   LOGIN_FAILURE_LIMIT, LOGIN_ADDRESS_FAILURE_LIMIT, LOGIN_LOCKOUT_SECONDS  sign-in throttling; 5, 30, 900.
   USE_X_FORWARDED_FOR "1" behind a proxy that sets X-Forwarded-For (the client address for throttling).
+  WRITEBACK_SCORE_PREFIX  prefix of the score names written back to Langfuse; default "flywheel.".
   NIGHTLY_HEARTBEAT_SECONDS  how often a running nightly job proves it lives; default 30 (0: off).
 """
 
@@ -223,3 +229,10 @@ LANGFUSE_BACKOFF_BASE = float(os.environ.get("LANGFUSE_BACKOFF_BASE", "1.0"))
 EMBEDDING_MODEL_PATH = os.environ.get("EMBEDDING_MODEL_PATH", "")  # default: MiniLM from its package
 INGEST_BATCH_SIZE = int(os.environ.get("INGEST_BATCH_SIZE", "200"))
 NIGHTLY_HEARTBEAT_SECONDS = float(os.environ.get("NIGHTLY_HEARTBEAT_SECONDS", "30"))
+WRITEBACK_SCORE_PREFIX = os.environ.get("WRITEBACK_SCORE_PREFIX", "flywheel.")
+
+# --- seed variants: the optional paraphrase endpoint (annotate.augment.paraphrase) ---
+PARAPHRASE_BASE_URL = os.environ.get("PARAPHRASE_BASE_URL", "").strip()
+PARAPHRASE_MODEL = os.environ.get("PARAPHRASE_MODEL", "").strip()
+PARAPHRASE_API_KEY_ENV = os.environ.get("PARAPHRASE_API_KEY_ENV", "PARAPHRASE_API_KEY").strip()
+PARAPHRASE_TIMEOUT = float(os.environ.get("PARAPHRASE_TIMEOUT", "30"))

@@ -29,6 +29,11 @@ def make_parser() -> argparse.ArgumentParser:
     parser.add_argument(
         "--data", type=Path, action="append", default=[], help="bundle file (.jsonl or .json); repeatable"
     )
+    parser.add_argument(
+        "--no-score-batches",
+        action="store_true",
+        help="POST /scores takes one object per request (400 for arrays), as the spec's server does",
+    )
     parser.add_argument("--public-key", default="pk-lf-standin")
     parser.add_argument("--secret-key", default="sk-lf-standin")
     return parser
@@ -53,7 +58,12 @@ def main(argv: list[str] | None = None) -> int:
     from flywheel.standin.server import LangfuseStandin
 
     standin = LangfuseStandin(
-        args.mode, public_key=args.public_key, secret_key=args.secret_key, host=args.host, port=args.port
+        args.mode,
+        public_key=args.public_key,
+        secret_key=args.secret_key,
+        host=args.host,
+        port=args.port,
+        score_batches=not args.no_score_batches,
     )
     loaded = 0
     for path in args.data:

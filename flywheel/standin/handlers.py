@@ -46,6 +46,11 @@ class RequestRecord:
     method: str
     path: str
     query: dict[str, list[str]]
+    body: bytes = b""  # as received, for write requests (POST/PATCH/DELETE); reads have none
+
+    def json(self) -> Any:
+        """The body parsed as JSON (``None`` when there was none)."""
+        return json.loads(self.body) if self.body else None
 
 
 @dataclass
@@ -57,15 +62,16 @@ class StandinContext:
     mode: str
     version: str
     metadata_as_string: bool = False
+    score_batches: bool = True  # False: POST /scores takes one object only, as the spec's server does
     stop: threading.Event = field(default_factory=threading.Event)
     counts: Counter[str] = field(default_factory=Counter)
     requests: list[RequestRecord] = field(default_factory=list)
     lock: threading.Lock = field(default_factory=threading.Lock)
 
-    def record(self, method: str, path: str, query: dict[str, list[str]]) -> None:
+    def record(self, method: str, path: str, query: dict[str, list[str]], body: bytes = b"") -> None:
         with self.lock:
             self.counts[path] += 1
-            self.requests.append(RequestRecord(method, path, query))
+            self.requests.append(RequestRecord(method, path, query, body))
 
 
 Route = Callable[[StandinContext, Args, Any, str], tuple[int, Any]]
@@ -96,7 +102,15 @@ def _sessions(ctx: StandinContext, args: Args, body: Any, item: str) -> tuple[in
 
 
 def _post_scores(ctx: StandinContext, args: Args, body: Any, item: str) -> tuple[int, Any]:
+    if isinstance(body, list) and not ctx.score_batches:
+        raise BadRequest(writes.NO_BATCHES)
     return writes.post_scores(body, ctx.store)
+
+
+def _delete_score(ctx: StandinContext, args: Args, body: Any, item: str) -> tuple[int, Any]:
+    if not ctx.store.delete_score(item):
+        raise NotFound("Score not found")
+    return 204, None
 
 
 def _configs(ctx: StandinContext, args: Args, body: Any, item: str) -> tuple[int, Any]:
@@ -124,6 +138,7 @@ ROUTES: list[tuple[str, re.Pattern[str], str, Route]] = [
     ("GET", re.compile(r"/api/public/observations"), "legacy", _observations),
     ("GET", re.compile(r"/api/public/sessions"), "legacy", _sessions),
     ("POST", re.compile(r"/api/public/scores"), "any", _post_scores),
+    ("DELETE", re.compile(r"/api/public/scores/(?P<id>[^/]+)"), "any", _delete_score),
     ("GET", re.compile(r"/api/public/score-configs"), "any", _configs),
     ("POST", re.compile(r"/api/public/score-configs"), "any", _post_config),
     ("GET", re.compile(r"/api/public/score-configs/(?P<id>[^/]+)"), "any", _config),
@@ -187,7 +202,8 @@ class StandinHandler(BaseHTTPRequestHandler):
         url = urlsplit(self.path)
         path = url.path.rstrip("/") or "/"
         raw_body = self._read_body()
-        ctx.record(method, path, parse_qs(url.query, keep_blank_values=True))
+        written = raw_body if method in ("POST", "PATCH", "DELETE") else b""
+        ctx.record(method, path, parse_qs(url.query, keep_blank_values=True), written)
         fault = ctx.faults.take(method, path)
         if fault is not None and fault.kind is FaultKind.RESET:
             self._reset()
@@ -200,6 +216,9 @@ class StandinHandler(BaseHTTPRequestHandler):
             self._send(canned.status, canned.headers, canned.body)
             return
         status, payload = self._answer(ctx, method, path, url.query, raw_body)
+        if status == 204:
+            self._send(status, {}, b"")
+            return
         ok = 200 <= status < 300
         payload = shape_payload(fault, payload) if ok else payload
         body = json.dumps(payload).encode()

@@ -39,9 +39,12 @@ class LangfuseStandin:
         host: str = "127.0.0.1",
         port: int = 0,
         metadata_as_string: bool = False,
+        score_batches: bool = True,
     ) -> None:
         """``port=0`` binds a free port. ``metadata_as_string`` serves v2 ``metadata`` as
-        raw text instead of an object, to test clients against that variant."""
+        raw text instead of an object, to test clients against that variant.
+        ``score_batches=False`` makes ``POST /scores`` refuse the SDK v5 array body with a
+        400, as the server of the spec does (it takes one object and answers ``{id}``)."""
         if mode not in MODES:
             raise ValueError(f"mode must be one of {', '.join(MODES)}")
         self.public_key = public_key
@@ -56,6 +59,7 @@ class LangfuseStandin:
             mode=mode,
             version=SERVER_VERSIONS[mode],
             metadata_as_string=metadata_as_string,
+            score_batches=score_batches,
         )
         self._address = (host, port)
         self._server: StandinHTTPServer | None = None
@@ -164,8 +168,14 @@ class LangfuseStandin:
 
     @property
     def written_scores(self) -> list[StoredScore]:
-        """Scores stored through ``POST /api/public/scores``, one per id (upserts)."""
+        """Scores stored through ``POST /api/public/scores``, one per id (upserts), in the
+        order they were first written; deleted ones are gone."""
         return self.store.written_scores()
+
+    def scores_on(self, trace_id: str) -> list[StoredScore]:
+        """Every score the stand-in holds for one trace (seeded and written), by name then id."""
+        held = [s for s in self.store.scores() if s.trace_id == trace_id]
+        return sorted(held, key=lambda s: (s.name, s.id))
 
     # -- request log --------------------------------------------------------------------
     @property

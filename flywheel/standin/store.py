@@ -155,6 +155,15 @@ class Store:
             if score.id not in self._written:
                 self._written.append(score.id)
 
+    def delete_score(self, score_id: str) -> bool:
+        """DELETE /scores/{id}: False when there is no such score."""
+        with self._lock:
+            if self._scores.pop(score_id, None) is None:
+                return False
+            if score_id in self._written:
+                self._written.remove(score_id)
+            return True
+
     def add_config(self, config: StoredScoreConfig) -> None:
         with self._lock:
             self._configs[config.id] = config

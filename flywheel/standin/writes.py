@@ -2,7 +2,9 @@
 
 Validation follows API_NOTES §3: BOOLEAN is 0 or 1, CATEGORICAL/TEXT/CORRECTION are
 strings, TEXT is 1-500 characters, ``source=ANNOTATION`` needs a config, a config fixes
-the name, the data type and the allowed values.
+the name, the data type and the allowed values. A CORRECTION (a corrected output) takes no
+config, is always named ``output`` (the spec's ``ScoreBody.name``: "Always overrides
+'output' for correction scores") and stores the numeric value 0 (``CorrectionScore.value``).
 """
 
 from __future__ import annotations
@@ -20,6 +22,9 @@ SCORE_DATA_TYPES = ("NUMERIC", "BOOLEAN", "CATEGORICAL", "TEXT", "CORRECTION")
 CONFIG_DATA_TYPES = ("NUMERIC", "BOOLEAN", "CATEGORICAL", "TEXT")
 ENVIRONMENT = re.compile(r"^(?!langfuse)[a-z0-9_-]{1,40}$")
 CONFIG_NAME = re.compile(r"^[A-Za-z0-9_ .()-]{1,35}$")
+CORRECTION_NAME = "output"
+# What the spec's server (zod, one object per request) answers to an SDK v5 array body.
+NO_BATCHES = "Invalid request data: expected object, received array"
 
 
 def post_scores(body: Any, store: Store) -> tuple[int, dict[str, Any]]:
@@ -54,7 +59,11 @@ def validate_score(body: Any, store: Store) -> StoredScore:
     data_type = body.get("dataType")
     if data_type is not None and data_type not in SCORE_DATA_TYPES:
         raise BadRequest(f"dataType must be one of {', '.join(SCORE_DATA_TYPES)}")
+    if data_type == "CORRECTION" and body.get("configId") is not None:
+        raise BadRequest("A CORRECTION score cannot reference a score config")
     config = _config_for(body.get("configId"), store)
+    if data_type == "CORRECTION":
+        name = CORRECTION_NAME
     if config is not None:
         if data_type is not None and data_type != config.data_type:
             raise BadRequest("dataType does not match the score config")
@@ -134,6 +143,8 @@ def _typed_value(
         raise BadRequest(f"A {data_type} score needs a string value")
     if data_type == "TEXT" and not 1 <= len(value) <= 500:
         raise BadRequest("A TEXT score needs 1 to 500 characters")
+    if data_type == "CORRECTION":
+        return 0.0, value
     if data_type == "CATEGORICAL":
         categories = dict((label, v) for v, label in config.categories) if config else {}
         if config is not None and categories and value not in categories:

@@ -326,6 +326,51 @@ def test_a_score_config_fixes_name_type_and_categories(lf: LangfuseStandin) -> N
     assert get(lf, f"/api/public/score-configs/{config_id}").json()["name"] == "topic"
 
 
+def test_a_correction_is_always_named_output_holds_its_text_and_takes_no_config(lf: LangfuseStandin) -> None:
+    long_text = "corrected " * 100  # CORRECTION has no 500-character limit, unlike TEXT
+    body = {"name": "fix", "value": long_text, "dataType": "CORRECTION", "traceId": "t", "observationId": "o"}
+    assert post(lf, "/api/public/scores", body).status_code == 200
+    stored = lf.written_scores[0]
+    assert (stored.name, stored.value, stored.string_value) == ("output", 0.0, long_text)
+    config_id = lf.add_score_config(name="fix", dataType="NUMERIC")
+    refused = post(lf, "/api/public/scores", body | {"configId": config_id})
+    assert refused.status_code == 400 and "cannot reference a score config" in refused.json()["message"]
+
+
+def test_deleting_a_score_answers_204_and_a_missing_one_404(lf: LangfuseStandin) -> None:
+    score_id = post(lf, "/api/public/scores", {"name": "q", "value": 1, "traceId": "t"}).json()["id"]
+    url = f"{lf.base_url}/api/public/scores/{score_id}"
+    gone = httpx.delete(url, auth=(lf.public_key, lf.secret_key), timeout=5)
+    assert (gone.status_code, gone.content) == (204, b"")
+    assert lf.written_scores == [] and lf.scores_on("t") == []
+    assert httpx.delete(url, auth=(lf.public_key, lf.secret_key), timeout=5).status_code == 404
+
+
+def test_a_server_without_score_batches_refuses_arrays_and_takes_one_object() -> None:
+    with LangfuseStandin(score_batches=False) as lf:
+        score = {"name": "q", "value": 1, "traceId": "t"}
+        refused = post(lf, "/api/public/scores", [score])
+        assert refused.status_code == 400 and "received array" in refused.json()["message"]
+        assert post(lf, "/api/public/scores", score).status_code == 200
+
+
+def test_write_requests_are_logged_with_their_bodies_and_reads_without(lf: LangfuseStandin) -> None:
+    post(lf, "/api/public/scores", [{"name": "q", "value": 1, "traceId": "t"}])
+    get(lf, "/api/public/v3/scores")
+    write, read = lf.requests
+    assert write.method == "POST" and write.json() == [{"name": "q", "value": 1, "traceId": "t"}]
+    assert read.body == b"" and read.json() is None
+
+
+def test_scores_on_lists_seeded_and_written_scores_of_one_trace(lf: LangfuseStandin) -> None:
+    lf.add_score(name="seeded", value=1.0, trace_id="t", timestamp=T0)
+    post(
+        lf, "/api/public/scores", {"name": "written", "value": "x", "dataType": "CATEGORICAL", "traceId": "t"}
+    )
+    post(lf, "/api/public/scores", {"name": "elsewhere", "value": 1, "traceId": "u"})
+    assert [s.name for s in lf.scores_on("t")] == ["seeded", "written"]
+
+
 # -- faults -----------------------------------------------------------------------------
 def test_a_rate_limit_fault_sends_retry_after_and_the_langfuse_body_then_recovers(
     lf: LangfuseStandin,
