@@ -18,19 +18,23 @@
     accelerate launch --num_processes 4 -m training sft --release ... --config ... --output runs/x
 
 Exit codes: 0 the run finished (promoted or not: see metrics.json "promoted"), 2 bad config,
-3 bad release, 1 other training error. Every config field can be overridden as ``--name=value``
-(see ``python -m training sft --help``).
+3 bad release, 1 other training error, 143 stopped by SIGTERM (continue with --resume). Every
+config field can be overridden as ``--name=value`` (see ``python -m training sft --help``).
 """
 
 from __future__ import annotations
 
 import argparse
 import logging
+import signal
 import sys
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 from training.config import CHATML_TEMPLATE, field_index
-from training.errors import TrainingError
+from training.errors import STOPPED_BY_SIGNAL, TrainingError
 
 
 def make_parser() -> argparse.ArgumentParser:
@@ -83,6 +87,31 @@ def make_parser() -> argparse.ArgumentParser:
     return parser
 
 
+@contextmanager
+def _sigterm_as_exit() -> Iterator[None]:
+    """SIGTERM (a launcher's timeout, ``kill``) raises SystemExit, so the run records why it stopped.
+
+    Only where nobody else handles SIGTERM, and restored afterwards (tests call ``main`` in-process).
+    """
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    before = signal.getsignal(signal.SIGTERM)
+    if before is not signal.SIG_DFL:
+        yield
+        return
+
+    def stop(signum: int, frame: object) -> None:
+        signal.signal(signal.SIGTERM, signal.SIG_IGN)  # a second TERM must not cut the failure record short
+        raise SystemExit(STOPPED_BY_SIGNAL)
+
+    signal.signal(signal.SIGTERM, stop)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, before)
+
+
 def main(argv: list[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     parsed = make_parser().parse_args(argv)
@@ -102,10 +131,16 @@ def main(argv: list[str] | None = None) -> int:
         argv=argv,
     )
     try:
-        result = run(args)
+        with _sigterm_as_exit():
+            result = run(args)
     except TrainingError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return exc.exit_code
+    except SystemExit as exc:
+        if exc.code != STOPPED_BY_SIGNAL:
+            raise
+        print("error: stopped by SIGTERM; continue the run with --resume", file=sys.stderr)
+        return STOPPED_BY_SIGNAL
     if result is None:  # a non-main process of a multi-process launch
         return 0
     print(f"{result.run_dir}: {'promoted' if result.promoted else 'NOT promoted'} (see report.md)")

@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+# Exit status of a run ended by SIGTERM (128 + 15, as a shell reports it): cli.main turns the signal
+# into SystemExit so the run records why it stopped before the process ends.
+STOPPED_BY_SIGNAL = 143
+
 
 class TrainingError(Exception):
     """Something the user can fix; the message says what was wrong and what to do."""

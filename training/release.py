@@ -181,7 +181,9 @@ def _rows_read(path: Path, name: str, method: str) -> tuple[list[tuple[int, dict
     """(line number, row) of every valid row, and the problems of the others."""
     rows: list[tuple[int, dict[str, Any]]] = []
     problems: list[str] = []
-    for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1):
+    # split("\n"), not splitlines(): JSON leaves U+2028, U+2029 and U+0085 unescaped inside strings,
+    # and splitlines() would break such a row in two (the row count in _count_rows splits bytes on \n).
+    for number, line in enumerate(path.read_text(encoding="utf-8").split("\n"), start=1):
         if not line.strip():
             continue
         try:

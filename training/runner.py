@@ -8,6 +8,7 @@ Only the main process evaluates and writes the records when several processes tr
 
 from __future__ import annotations
 
+import contextlib
 import gc
 import json
 import logging
@@ -22,7 +23,7 @@ from typing import Any
 from training import dpo, sft
 from training.config import RunConfig, config_dump, config_load, config_text
 from training.data import split_prepare, to_dataset, token_counter
-from training.errors import ConfigError, TrainingError
+from training.errors import STOPPED_BY_SIGNAL, ConfigError, TrainingError
 from training.evaluate import models_compare
 from training.gate import gate_decide
 from training.manifest import manifest_build
@@ -36,11 +37,13 @@ from training.modeling import (
     trainer_kwargs,
     world_size,
 )
+from training.progress import Heartbeat, progress_callback
 from training.release import Release, release_load
 from training.report import curves_plot, report_render
 
 log = logging.getLogger("training")
 BUILDERS = {"sft": sft.trainer_build, "dpo": dpo.trainer_build}
+MAX_ERROR_CHARS = 2000
 
 
 @dataclass(frozen=True)
@@ -116,13 +119,72 @@ def _resume_point(
 
 
 def run(args: RunArgs, *, extra_callbacks: Sequence[Any] = ()) -> RunResult | None:
-    """Train, evaluate and record one run; None on non-main processes of a multi-process launch."""
+    """Train, evaluate and record one run; None on non-main processes of a multi-process launch.
+
+    Once the run directory is in use, its ``run_manifest.json`` says ``status: running`` and
+    ``progress.json`` beats (training.progress); a run that raises ends with ``status: failed`` and the
+    error in the manifest, so a reader never mistakes a crashed run for a live one.
+    """
     started = datetime.now(UTC).isoformat()
     config, release = _check_inputs(args)  # no model or tokenizer loaded before this passes
     run_dir = _run_dir(args, release)
     checkpoints = run_dir / "checkpoints"
     notes: list[str] = []
     resume_from = _resume_point(args, config, release, checkpoints, notes)
+
+    hardware = hardware_info()
+    outputs = {k: str(run_dir / k) for k in ("adapter", "tensorboard", "checkpoints")}
+    manifest = manifest_build(
+        run_id=run_dir.name, method=args.method, release=release, config=config.to_dict(),
+        hardware=hardware, argv=args.argv, outputs=outputs,
+    )  # fmt: skip
+    manifest.update(started_at=started, status="running")
+    main = int(hardware["world_size"]) == 1 or _is_main()
+    run_dir.mkdir(parents=True, exist_ok=True)
+    heartbeat = Heartbeat(run_dir).start() if main else None
+    if main:
+        config_dump(config, run_dir / "config.yaml")
+        _write_json(run_dir / "run_manifest.json", manifest)
+    try:
+        result = _execute(
+            args, config, release, run_dir, manifest, notes, resume_from, heartbeat, extra_callbacks
+        )
+    except BaseException as exc:
+        if main:
+            manifest.update(status="failed", error=_failure(exc), failed_at=datetime.now(UTC).isoformat())
+            with contextlib.suppress(OSError):  # a full disk must not hide the original error
+                _write_json(run_dir / "run_manifest.json", manifest)
+        if heartbeat is not None:
+            heartbeat.stop("failed")
+        raise
+    if heartbeat is not None:
+        heartbeat.stop("finished")
+    return result
+
+
+def _failure(exc: BaseException) -> str:
+    if isinstance(exc, SystemExit) and exc.code == STOPPED_BY_SIGNAL:
+        return "stopped by SIGTERM (a timeout or an operator ended the run); continue it with --resume"
+    if isinstance(exc, KeyboardInterrupt):
+        return "interrupted (Ctrl-C); continue it with --resume"
+    text = str(exc) if isinstance(exc, TrainingError) else f"{type(exc).__name__}: {exc}"
+    return text[:MAX_ERROR_CHARS]
+
+
+def _execute(
+    args: RunArgs,
+    config: RunConfig,
+    release: Release,
+    run_dir: Path,
+    manifest: dict[str, Any],
+    notes: list[str],
+    resume_from: Path | None,
+    heartbeat: Heartbeat | None,
+    extra_callbacks: Sequence[Any],
+) -> RunResult | None:
+    def phase(name: str) -> None:
+        if heartbeat is not None:
+            heartbeat.update(phase=name)
 
     tokenizer, tokenizer_notes = tokenizer_load(config.model)
     notes += tokenizer_notes
@@ -145,29 +207,22 @@ def run(args: RunArgs, *, extra_callbacks: Sequence[Any] = ()) -> RunResult | No
 
     from transformers import set_seed
 
-    hardware = hardware_info()
-    outputs = {k: str(run_dir / k) for k in ("adapter", "tensorboard", "checkpoints")}
-    manifest = manifest_build(
-        run_id=run_dir.name, method=args.method, release=release, config=config.to_dict(),
-        hardware=hardware, argv=args.argv, outputs=outputs,
-    )  # fmt: skip
-    manifest["started_at"] = started
-    run_dir.mkdir(parents=True, exist_ok=True)
-    if int(hardware["world_size"]) == 1 or _is_main():
-        config_dump(config, run_dir / "config.yaml")
-        _write_json(run_dir / "run_manifest.json", manifest)
-
     set_seed(config.train.seed)  # before the LoRA weights are initialised inside the trainer
     model = model_load(config.model, tokenizer)
+    progress = [progress_callback(heartbeat)] if heartbeat is not None else []
     trainer = BUILDERS[args.method](
         model=model,
         tokenizer=tokenizer,
         train=to_dataset(splits["train"]),
         val=to_dataset(splits["val"]) if has_val else None,
         config=config,
-        common=trainer_kwargs(config, output_dir=checkpoints, has_val=has_val),
+        common=trainer_kwargs(config, output_dir=run_dir / "checkpoints", has_val=has_val),
         peft_config=lora_config(config),
-        callbacks=[*callbacks(config, run_dir=run_dir, manifest=manifest, has_val=has_val), *extra_callbacks],
+        callbacks=[
+            *callbacks(config, run_dir=run_dir, manifest=manifest, has_val=has_val),
+            *progress,
+            *extra_callbacks,
+        ],
     )
     began = time.perf_counter()
     trainer.train(resume_from_checkpoint=str(resume_from) if resume_from else None)
@@ -178,7 +233,7 @@ def run(args: RunArgs, *, extra_callbacks: Sequence[Any] = ()) -> RunResult | No
     tokenizer.save_pretrained(run_dir / "adapter")
 
     state, accumulation = trainer.state, trainer.args.gradient_accumulation_steps
-    processes = int(hardware["world_size"])
+    processes = int(manifest["hardware"]["world_size"])
     train_info = {
         **splits["train"].stats(),
         "val": splits["val"].stats(),
@@ -198,6 +253,7 @@ def run(args: RunArgs, *, extra_callbacks: Sequence[Any] = ()) -> RunResult | No
     }
     peft_model = trainer.model
     del trainer
+    phase("evaluate")
     metrics = models_compare(peft_model, tokenizer, splits["test"], config, args.baseline_adapter)
     metrics["train"] = train_info
     verdict = gate_decide(
@@ -209,17 +265,23 @@ def run(args: RunArgs, *, extra_callbacks: Sequence[Any] = ()) -> RunResult | No
     metrics = {"promoted": verdict.promoted, "gate": verdict.to_dict(), **metrics}
 
     if args.merge:
+        phase("merge")
         del peft_model
         gc.collect()
         _merge(config, tokenizer, run_dir / "adapter", run_dir / "merged")
         manifest["outputs"]["merged"] = str(run_dir / "merged")
-    _write_json(run_dir / "metrics.json", metrics)
+    phase("record")
     plotted = curves_plot(state.log_history, run_dir / "loss_curve.png")
-    manifest.update(finished_at=datetime.now(UTC).isoformat(), promoted=verdict.promoted)
-    _write_json(run_dir / "run_manifest.json", manifest)
+    manifest["outputs"].update(metrics=str(run_dir / "metrics.json"), report=str(run_dir / "report.md"))
+    if plotted:
+        manifest["outputs"]["loss_curve"] = str(run_dir / "loss_curve.png")
+    manifest.update(finished_at=datetime.now(UTC).isoformat(), promoted=verdict.promoted, status="finished")
     (run_dir / "report.md").write_text(
         report_render(metrics, manifest, plot_name="loss_curve.png" if plotted else None)
     )
+    # metrics.json last: its presence is what marks a run finished (the service waits for it).
+    _write_json(run_dir / "run_manifest.json", manifest)
+    _write_json(run_dir / "metrics.json", metrics)
     log.info("run %s: %s", run_dir, "promoted" if verdict.promoted else "not promoted")
     return RunResult(run_dir=run_dir, promoted=verdict.promoted, metrics=metrics)
 

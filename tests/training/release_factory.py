@@ -206,7 +206,7 @@ def write_release(
         rel = path.relative_to(root).as_posix()
         entry: dict[str, Any] = {"sha256": _sha256(path)}
         if path.suffix == ".jsonl":
-            entry["rows"] = sum(1 for line in path.read_text().splitlines() if line.strip())
+            entry["rows"] = sum(1 for line in path.read_bytes().split(b"\n") if line.strip())
         elif rel != "llamafactory/dataset_info.json":
             entry["rows"] = len(json.loads(path.read_text()))
         files[rel] = entry

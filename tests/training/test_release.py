@@ -32,7 +32,7 @@ def rewrite(release: Path, name: str, rows: list[dict], *, update_manifest: bool
 
 
 def rows_of(release: Path, name: str) -> list[dict]:
-    return [json.loads(line) for line in (release / name).read_text().splitlines()]
+    return [json.loads(line) for line in (release / name).read_text().split("\n") if line.strip()]
 
 
 def test_a_factory_release_loads_with_its_rows_and_manifest_hash(release_dir: Path) -> None:
@@ -42,6 +42,20 @@ def test_a_factory_release_loads_with_its_rows_and_manifest_hash(release_dir: Pa
     assert loaded.manifest_sha256 == hashlib.sha256((release_dir / "manifest.json").read_bytes()).hexdigest()
     dpo = release_load(release_dir, method="dpo")
     assert {"prompt", "chosen", "rejected", "meta"} == set(dpo.rows["test"][0])
+
+
+def test_a_row_whose_text_holds_a_unicode_line_separator_is_one_row(release: Path) -> None:
+    # JSON leaves U+2028 / U+2029 / U+0085 unescaped (ensure_ascii=False); they are not line breaks.
+    rows = rows_of(release, "sft/test.jsonl")
+    rows[1]["messages"][-1]["content"] = "first part\u2028second part\u2029third\x85end"
+    path = release / "sft" / "test.jsonl"
+    path.write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows), encoding="utf-8")
+    manifest = json.loads((release / "manifest.json").read_text())
+    manifest["files"]["sft/test.jsonl"]["sha256"] = hashlib.sha256(path.read_bytes()).hexdigest()
+    (release / "manifest.json").write_text(json.dumps(manifest))
+    loaded = release_load(release, method="sft")
+    assert len(loaded.rows["test"]) == 40
+    assert loaded.rows["test"][1]["messages"][-1]["content"].startswith("first part\u2028second")
 
 
 def test_a_missing_file_is_refused_naming_the_file(release: Path) -> None:

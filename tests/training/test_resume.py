@@ -54,6 +54,9 @@ def test_a_run_killed_after_its_first_checkpoint_resumes_to_the_planned_step(
     killed_at = last_complete_checkpoint(out / "checkpoints")
     assert killed_at is not None and int(killed_at.name.split("-")[1]) < PLANNED
     assert not (out / "metrics.json").exists()
+    # SIGKILL leaves no last word: the manifest still says running, the heartbeat just stops.
+    assert json.loads((out / "run_manifest.json").read_text())["status"] == "running"
+    assert json.loads((out / "progress.json").read_text())["phase"] == "train"
 
     resumed = subprocess.run(
         [*command, "--resume"], cwd=ROOT, env=env, capture_output=True, text=True, timeout=300, check=False
@@ -66,3 +69,29 @@ def test_a_run_killed_after_its_first_checkpoint_resumes_to_the_planned_step(
     assert state["global_step"] == PLANNED
     logged = [entry["step"] for entry in train["log_history"] if "loss" in entry]
     assert logged == list(range(2, PLANNED + 1, 2))  # the history before the kill survived the resume
+
+
+@pytest.mark.slow
+def test_a_run_stopped_with_sigterm_records_why_before_it_exits(
+    tiny_model: Path, release_dir: Path, tmp_path: Path
+) -> None:
+    out = tmp_path / "run"
+    command = [
+        sys.executable, "-m", "training",
+        *train_args("sft", release_dir, tiny_model, out),
+        f"--max_steps={PLANNED}", "--save_steps=4", "--eval_steps=4", "--eval_generate_rows=2",
+    ]  # fmt: skip
+    env = {**os.environ, "OMP_NUM_THREADS": "1", "HF_HUB_OFFLINE": "1"}
+    with (tmp_path / "run.log").open("w") as log:
+        proc = subprocess.Popen(command, cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
+        deadline = time.monotonic() + 180
+        while not (out / "progress.json").exists() or '"train"' not in (out / "progress.json").read_text():
+            assert proc.poll() is None, (tmp_path / "run.log").read_text()[-3000:]
+            assert time.monotonic() < deadline, "training never started"
+            time.sleep(0.05)
+        proc.send_signal(signal.SIGTERM)
+        assert proc.wait(timeout=60) == 143
+    manifest = json.loads((out / "run_manifest.json").read_text())
+    assert manifest["status"] == "failed" and manifest["error"].startswith("stopped by SIGTERM")
+    assert json.loads((out / "progress.json").read_text())["phase"] == "failed"
+    assert "error: stopped by SIGTERM; continue the run with --resume" in (tmp_path / "run.log").read_text()

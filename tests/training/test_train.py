@@ -175,3 +175,29 @@ def test_a_tokenizer_without_a_chat_template_gets_the_configured_one(
     assert (
         len(tokenizer("<|im_end|>", add_special_tokens=False)["input_ids"]) == 1
     )  # a real token, not pieces
+
+
+def test_a_finished_run_says_so_in_its_manifest_and_heartbeat(sft_run: Path) -> None:
+    manifest = json.loads((sft_run / "run_manifest.json").read_text())
+    progress = json.loads((sft_run / "progress.json").read_text())
+    assert manifest["status"] == "finished" and "error" not in manifest
+    assert manifest["outputs"]["metrics"] == str(sft_run / "metrics.json")
+    assert manifest["outputs"]["loss_curve"] == str(sft_run / "loss_curve.png")
+    assert progress["phase"] == "finished" and progress["step"] == progress["planned_steps"] == 8
+    assert progress["updated_at"] >= manifest["finished_at"][:19]
+
+
+def test_a_run_that_fails_after_it_started_records_the_error_in_its_manifest(
+    release_dir: Path, tiny_model: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from training.cli import main
+
+    out = tmp_path / "run"
+    assert main(train_args("sft", release_dir, tiny_model, out, "--max_length=9")) == 1
+    assert "every train row is longer than max_length 9" in capsys.readouterr().err
+    manifest = json.loads((out / "run_manifest.json").read_text())
+    assert manifest["status"] == "failed"
+    assert manifest["error"] == "every train row is longer than max_length 9; raise it"
+    assert manifest["failed_at"] >= manifest["started_at"]
+    assert json.loads((out / "progress.json").read_text())["phase"] == "failed"
+    assert not (out / "metrics.json").exists()
