@@ -11,7 +11,7 @@ from django.views.decorators.http import require_POST
 
 from annotate import markdown
 from annotate.models import Assignment, Role
-from annotate.selectors import progress
+from annotate.selectors import progress, returned_work, rework_of
 from annotate.services import queue
 from annotate.services.sops import sop_current
 from flywheel.errors import Conflict, FlywheelError
@@ -24,7 +24,11 @@ def label_home(request: HttpRequest, project_id: int) -> HttpResponse:
     held = queue.current_lease(project=project, user=request.user)
     if held is not None:
         return redirect("label-item", project_id=project.pk, assignment_id=held.pk)
-    context = {"project": project, "progress": progress(project=project, user=request.user)}
+    context = {
+        "project": project,
+        "progress": progress(project=project, user=request.user),
+        "returned": returned_work(project=project, user=request.user),
+    }
     try:
         context["sop"] = sop_current(project)
     except FlywheelError as exc:
@@ -119,6 +123,9 @@ def label_item(request: HttpRequest, project_id: int, assignment_id: int) -> Htt
     if assignment.status != Assignment.Status.LEASED:
         return redirect("label-home", project_id=project.pk)
     task = assignment.task
+    rework = rework_of(assignment)
+    if rework is not None and request.method != "POST":
+        values = rework.values  # start from the label the lead sent back
     failure = Failure.objects.filter(trace=task.trace).select_related("cluster").first()
     generation = task.trace.observations.filter(type="GENERATION").order_by("-start_time").first()
     context = {
@@ -129,8 +136,13 @@ def label_item(request: HttpRequest, project_id: int, assignment_id: int) -> Htt
         "failure": failure,
         "generation": generation,
         "sop_html": markdown.render(assignment.sop.body),
+        "rework": rework,
         "widgets": widgets(
-            fields, values, errors, model_answer=task.model_answer, posted=request.method == "POST"
+            fields,
+            values,
+            errors,
+            model_answer=task.model_answer,
+            posted=request.method == "POST" or rework is not None,
         ),
         "errors": errors,
         "form_error": " ".join(errors.get("__all__", [])),

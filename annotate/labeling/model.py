@@ -135,11 +135,12 @@ class LabelField:
 
 @dataclass(frozen=True)
 class ConsensusRule:
-    """When the annotators' majority stands for a lead (see :mod:`annotate.agreement.consensus`).
+    """When the annotators' majority stands for a lead (see :mod:`annotate.review.label`).
 
     ``fields``: the fields that must reach consensus; empty means every choice, multi_choice and
-    bool field. Text and json fields must be identical (after whitespace normalisation) across
-    the votes, or the item waits for a lead.
+    bool field. A text field named here must be identical (after whitespace normalisation)
+    across the votes; the corrected answer (``prefill: model_answer``) always must. Other
+    fields take the value of the earliest vote that agrees with the majority.
     """
 
     min_share: float = 0.66

@@ -120,6 +120,8 @@ def _consensus(data: Any, types: Mapping[str, FieldType], problems: list[str]) -
             for name in names:
                 if name not in types:
                     problems.append(f"consensus.fields names {name!r}, not a field{suggest(name, types)}")
+                elif name in chosen:
+                    problems.append(f"consensus.fields names {name!r} more than once")
                 else:
                     chosen.append(name)
     return ConsensusRule(min_share=float(share), min_votes=int(votes), fields=tuple(chosen))

@@ -1,8 +1,14 @@
-"""Every vote of one item side by side, field by field, with the differences marked."""
+"""Every vote of one item side by side, field by field, with the differences marked.
+
+A field *differs* when not every vote gave the same value (whitespace aside for text; an empty
+answer is a value of its own). A vote is in the *minority* on a field when some other value got
+more votes than its own; with a tie at the top nobody is, since no side is the majority.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections import Counter
+from collections.abc import Hashable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -16,8 +22,8 @@ class FieldComparison:
     label: str
     type: str
     values: tuple[Any, ...]  # one per vote, in the votes' order
-    differs: bool  # not every vote gave the same value (whitespace aside for text)
-    minority: tuple[bool, ...]  # per vote: its value is not the most common one
+    differs: bool
+    minority: tuple[bool, ...]  # per vote
 
 
 def compare_votes(schema: LabelSchema, votes: Sequence[Mapping[str, Any]]) -> list[FieldComparison]:
@@ -25,9 +31,8 @@ def compare_votes(schema: LabelSchema, votes: Sequence[Mapping[str, Any]]) -> li
     for f in schema.fields:
         values = tuple(v.get(f.name) for v in votes)
         keys = [_key(x, f.type.is_text) for x in values]
-        counts = {k: keys.count(k) for k in keys}
-        top = max(counts.values()) if counts else 0
-        tied = sum(1 for n in counts.values() if n == top) > 1
+        counts = Counter(keys)
+        top = max(counts.values(), default=0)
         rows.append(
             FieldComparison(
                 name=f.name,
@@ -35,14 +40,14 @@ def compare_votes(schema: LabelSchema, votes: Sequence[Mapping[str, Any]]) -> li
                 type=f.type.value,
                 values=values,
                 differs=len(counts) > 1,
-                minority=tuple(len(counts) > 1 and (tied or counts[k] < top) for k in keys),
+                minority=tuple(counts[k] < top for k in keys),
             )
         )
     return rows
 
 
-def _key(value: Any, text: bool) -> Any:
-    if value in (None, "", []):
+def _key(value: Any, text: bool) -> Hashable:
+    if value is None or value == "" or value == []:
         return None
     key = normalise(value, text=text)
-    return repr(key) if isinstance(key, dict | list) else key
+    return repr(key) if isinstance(key, dict) else key

@@ -100,15 +100,16 @@ def next_task(*, project: Project, user: Any, rng: random.Random | None = None) 
     if held is not None and held.status == Assignment.Status.LEASED:
         return held
     policy, sop = policy_for(project), sop_current(project)
-    expire_leases(project)
+    if expire_leases(project) and held is None:
+        held = _held_or_returned(project, user)  # a lapsed lease on rework is returned work again
     expires = timezone.now() + timedelta(minutes=policy.lease_minutes)
     if held is not None:
-        # Its slot is still reserved (see review_reject); only the status changes.
+        # Its slot is still reserved (see review_reject); the rework follows the current SOP.
         taken = Assignment.objects.filter(pk=held.pk, status=Assignment.Status.RETURNED).update(
-            status=Assignment.Status.LEASED, lease_expires_at=expires
+            status=Assignment.Status.LEASED, lease_expires_at=expires, sop=sop
         )
         if taken:
-            held.status, held.lease_expires_at = Assignment.Status.LEASED, expires
+            held.status, held.lease_expires_at, held.sop = Assignment.Status.LEASED, expires, sop
             return held
     kinds = [Task.Kind.NORMAL]
     if (rng or random).random() < policy.gold_rate:

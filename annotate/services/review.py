@@ -1,42 +1,53 @@
-"""Review: consensus when a task is fully labeled, then the lead's accept, fix, reject; re-queues.
+"""Review: consensus when a task is fully labeled, then the lead's accept, fix, reject, bulk accept.
 
 Every decision is one transaction that locks the task row, so two leads deciding the same item
 cannot both win: the second gets a Conflict naming who decided. A final label becomes a
-:class:`Sample`; every decision (the consensus rule's too) is a :class:`ReviewAction`.
+:class:`Sample`; every decision (the consensus rule's too) is a :class:`ReviewAction`. Re-queues live in
+:mod:`annotate.services.review_requeue` (re-exported here).
 """
 
 from __future__ import annotations
 
+from collections import defaultdict
 from collections.abc import Sequence
 from typing import Any
 
 from django.db import transaction
-from django.db.models import F, QuerySet
+from django.db.models import F
 from django.utils import timezone
 
 from annotate.labeling import clean_label, validate_label
 from annotate.labeling.schema import LabelSchema
 from annotate.models import SOP, Annotation, Assignment, ReviewAction, Sample, Task
-from annotate.review import label_consensus, sample_content
+from annotate.review import label_consensus
 from annotate.services.common import LabelInvalid, policy_for, stable_share
+from annotate.services.review_requeue import outdated_tasks, requeue
+from annotate.services.review_samples import active_annotations, build_sample, decision_action, finalise
 from annotate.services.sops import sop_current, sop_schema
 from flywheel.errors import Conflict, InvalidInput, NotFound
 from flywheel.models import Project
 
+__all__ = [
+    "active_annotations",
+    "outdated_tasks",
+    "requeue",
+    "review_accept",
+    "review_bulk_accept",
+    "review_fix",
+    "review_reject",
+    "task_settle",
+]
+
 ALREADY_DECIDED = "Task {task} already has a final label (decided {how}); nothing changed."
 NOT_PENDING = "Task {task} is not waiting for review (it is still being labeled)."
+SENT_BACK = (
+    "Task {task} was sent back to {annotator} by {lead} for rework; it comes back to the review "
+    "queue when the rework is in."
+)
 NO_SUCH_ANNOTATION = "Annotation {annotation} is not an active annotation of task {task}."
 REJECT_NEEDS_COMMENT = "Say what is wrong: the annotator sees your comment when the task comes back."
 NO_TASK = "No task {task} in project '{project}'."
-LINEAGE_FROM_VALUES = ("task_type", "difficulty", "domain", "sample_type", "must_refuse")
-
-
-def active_annotations(task: Task) -> QuerySet[Annotation]:
-    return (
-        Annotation.objects.filter(task=task, round=task.round, status=Annotation.Status.ACTIVE)
-        .select_related("annotator", "sop")
-        .order_by("created_at", "pk")
-    )
+BULK_CHUNK = 200
 
 
 def newest_sop(annotations: Sequence[Annotation]) -> SOP:
@@ -57,7 +68,7 @@ def task_settle(*, task: Task) -> Sample | None:
         outcome = label_consensus(sop_schema(sop), [a.values for a in votes])
         if outcome.reached:
             assert outcome.values is not None
-            return _finalise(
+            return finalise(
                 task=task,
                 values=outcome.values,
                 sop=sop,
@@ -88,7 +99,7 @@ def review_accept(
         chosen = next((a for a in votes if a.pk == annotation_id), None)
         if chosen is None:
             raise NotFound(NO_SUCH_ANNOTATION.format(annotation=annotation_id, task=task_id))
-        return _finalise(
+        return finalise(
             task=task,
             values=chosen.values,
             sop=chosen.sop,
@@ -102,23 +113,36 @@ def review_accept(
 
 
 def review_fix(
-    *, project: Project, task_id: int, values: dict[str, Any], reviewer: Any, comment: str = ""
+    *,
+    project: Project,
+    task_id: int,
+    values: dict[str, Any],
+    reviewer: Any,
+    comment: str = "",
+    based_on: int | None = None,
 ) -> Sample:
-    """The lead's own label becomes final, validated by the schema the annotators followed."""
+    """The lead's own label becomes final, validated by the schema the annotators followed.
+
+    ``based_on``: the annotation the lead started from (its lineage goes on the sample);
+    default the earliest one. Nothing is written when the label is invalid.
+    """
     with transaction.atomic():
         task = _pending_task(project, task_id)
         votes = list(active_annotations(task))
+        basis = next((a for a in votes if a.pk == based_on), None) if based_on is not None else None
+        if based_on is not None and basis is None:
+            raise NotFound(NO_SUCH_ANNOTATION.format(annotation=based_on, task=task_id))
         sop = newest_sop(votes) if votes else sop_current(project)
         schema = sop_schema(sop)
         errors = validate_label(schema, values, output_format=task.output_format)
         if errors:
             raise LabelInvalid(errors)
-        return _finalise(
+        return finalise(
             task=task,
             values=clean_label(schema, values),
             sop=sop,
             decision=Sample.Decision.FIXED,
-            basis=votes[0] if votes else None,
+            basis=basis or (votes[0] if votes else None),
             votes=votes,
             reviewer=reviewer,
             kind=ReviewAction.Kind.FIX,
@@ -137,7 +161,7 @@ def review_reject(
     if not comment.strip():
         raise InvalidInput(REJECT_NEEDS_COMMENT)
     with transaction.atomic():
-        task = _pending_task(project, task_id)
+        task = _pending_task(project, task_id, sent_back_ok=True)
         annotation = active_annotations(task).filter(pk=annotation_id).first()
         if annotation is None:
             raise NotFound(NO_SUCH_ANNOTATION.format(annotation=annotation_id, task=task_id))
@@ -165,85 +189,83 @@ def review_reject(
 
 
 def review_bulk_accept(
-    *, project: Project, reviewer: Any, bucket: int | None = None, limit: int | None = None
+    *,
+    project: Project,
+    reviewer: Any,
+    bucket: int | None = None,
+    limit: int | None = None,
+    task_ids: Sequence[int] | None = None,
 ) -> int:
-    """Accepts every pending single-annotated task (of one bucket) as labeled; disagreements never."""
+    """Accepts pending single-annotated tasks as labeled, in queue order; disagreements never.
+
+    ``bucket``, ``task_ids`` narrow the set; ``limit`` caps it (a lead confirms a number).
+    Runs in transactions of ``BULK_CHUNK`` tasks, each locking its rows: a task another lead
+    decided meanwhile, or that is no longer single-annotated, is skipped.
+    """
     pending = Task.objects.filter(project=project, review=Task.Review.PENDING).exclude(
         review_bucket=Task.Bucket.DISAGREEMENT
     )
     if bucket is not None:
         pending = pending.filter(review_bucket=bucket)
+    if task_ids is not None:
+        pending = pending.filter(pk__in=list(task_ids))
     ids = list(pending.order_by("review_bucket", "-priority", "id").values_list("pk", flat=True)[:limit])
-    accepted = 0
-    for task_id in ids:
-        with transaction.atomic():
-            task = Task.objects.select_for_update().filter(pk=task_id, review=Task.Review.PENDING).first()
-            votes = list(active_annotations(task)) if task else []
-            if task is None or len(votes) != 1:
-                continue  # decided meanwhile, or no longer single-annotated
-            _finalise(
-                task=task,
-                values=votes[0].values,
-                sop=votes[0].sop,
-                decision=Sample.Decision.BULK,
-                basis=votes[0],
-                votes=votes,
-                reviewer=reviewer,
-                kind=ReviewAction.Kind.BULK_ACCEPT,
-                comment="",
-            )
-            accepted += 1
-    return accepted
-
-
-def outdated_tasks(project: Project) -> QuerySet[Task]:
-    """Labeled tasks (pending or final) whose annotations followed an SOP older than the current one."""
-    current = sop_current(project)
-    return (
-        Task.objects.filter(
-            project=project,
-            kind=Task.Kind.NORMAL,
-            review__in=[Task.Review.PENDING, Task.Review.FINAL],
-            annotations__status=Annotation.Status.ACTIVE,
-            annotations__round=F("round"),
-            annotations__sop__version__lt=current.version,
-        )
-        .distinct()
-        .order_by("pk")
+    schemas: dict[int, LabelSchema] = {}  # published SOPs never change: parse each once
+    return sum(
+        _bulk_accept_chunk(project, reviewer, ids[start : start + BULK_CHUNK], schemas)
+        for start in range(0, len(ids), BULK_CHUNK)
     )
 
 
-def requeue(*, project: Project, user: Any, task_ids: Sequence[int] | None = None) -> int:
-    """Puts outdated tasks back in the labeling queue under the current SOP, as a new round.
-
-    Their annotations become ``superseded`` and their final label (if any) too; both are kept.
-    """
-    candidates = outdated_tasks(project)
-    if task_ids is not None:
-        candidates = candidates.filter(pk__in=list(task_ids))
-    done = 0
-    for task_id in list(candidates.values_list("pk", flat=True)):
-        with transaction.atomic():
-            task = Task.objects.select_for_update().get(pk=task_id)
-            Annotation.objects.filter(task=task, round=task.round).update(status=Annotation.Status.SUPERSEDED)
-            Sample.objects.filter(task=task, round=task.round).update(status=Sample.Status.SUPERSEDED)
-            Task.objects.filter(pk=task.pk).update(
-                round=F("round") + 1,
-                submitted_count=0,
-                leased_count=0,
-                status=Task.Status.OPEN,
-                review=Task.Review.NONE,
-                review_bucket=Task.Bucket.REST,
-                review_note="",
+def _bulk_accept_chunk(
+    project: Project, reviewer: Any, ids: list[int], schemas: dict[int, LabelSchema]
+) -> int:
+    with transaction.atomic():
+        tasks = list(
+            Task.objects.select_for_update(of=("self",))
+            .select_related("trace__source", "project")
+            .filter(pk__in=ids, project=project, review=Task.Review.PENDING)
+            .order_by("pk")
+        )
+        votes: dict[int, list[Annotation]] = defaultdict(list)
+        for vote in (
+            Annotation.objects.filter(task__in=tasks, round=F("task__round"), status=Annotation.Status.ACTIVE)
+            .select_related("annotator", "sop")
+            .order_by("created_at", "pk")
+        ):
+            votes[vote.task_id].append(vote)
+        chosen = [(task, votes[task.pk][0]) for task in tasks if len(votes[task.pk]) == 1]
+        now = timezone.now()
+        samples = []
+        for task, vote in chosen:
+            if vote.sop_id not in schemas:
+                schemas[vote.sop_id] = sop_schema(vote.sop)
+            sample = build_sample(
+                task=task,
+                values=vote.values,
+                sop=vote.sop,
+                schema=schemas[vote.sop_id],
+                decision=Sample.Decision.BULK,
+                basis=vote,
+                votes=[vote],
+                reviewer=reviewer,
+                now=now,
             )
-            ReviewAction.objects.create(
-                project=project, task=task, actor=user, kind=ReviewAction.Kind.REQUEUE, comment=""
-            )
-            done += 1
-    return done
+            samples.append(sample)
+        Sample.objects.bulk_create(samples)
+        Task.objects.filter(pk__in=[task.pk for task, _ in chosen]).update(
+            review=Task.Review.FINAL, review_note=""
+        )
+        ReviewAction.objects.bulk_create(
+            decision_action(sample=sample, basis=vote, reviewer=reviewer, kind=ReviewAction.Kind.BULK_ACCEPT)
+            for sample, (_, vote) in zip(samples, chosen, strict=True)
+        )
+        return len(chosen)
 
 
-def _pending_task(project: Project, task_id: int) -> Task:
+def _pending_task(project: Project, task_id: int, *, sent_back_ok: bool = False) -> Task:
+    """The task, locked, if a lead may decide it now; ``sent_back_ok``: also while another of its
+    annotations is out for rework (a lead may send back every annotation of a disagreement)."""
     task = (
         Task.objects.select_for_update(of=("self",))
         .select_related("trace__source", "cluster", "project")
@@ -253,75 +275,26 @@ def _pending_task(project: Project, task_id: int) -> Task:
     if task is None:
         raise NotFound(NO_TASK.format(task=task_id, project=project.name))
     if task.review == Task.Review.FINAL:
-        last = ReviewAction.objects.filter(task=task).exclude(kind=ReviewAction.Kind.REJECT).first()
+        last = ReviewAction.objects.filter(task=task, sample__isnull=False).select_related("actor").first()
         who = f"by {last.actor.get_username()}" if last and last.actor else "by consensus"
         raise Conflict(ALREADY_DECIDED.format(task=task_id, how=who))
+    if task.review != Task.Review.PENDING and sent_back_ok and _out_for_rework(task):
+        return task
     if task.review != Task.Review.PENDING:
+        last = ReviewAction.objects.filter(task=task).select_related("actor", "annotation__annotator").first()
+        if last and last.kind == ReviewAction.Kind.REJECT and last.annotation:
+            lead = last.actor.get_username() if last.actor else "a lead"
+            annotator = last.annotation.annotator.get_username()
+            raise Conflict(SENT_BACK.format(task=task_id, annotator=annotator, lead=lead))
         raise Conflict(NOT_PENDING.format(task=task_id))
     return task
 
 
-def _finalise(
-    *,
-    task: Task,
-    values: dict[str, Any],
-    sop: SOP,
-    decision: str,
-    basis: Annotation | None,
-    votes: Sequence[Annotation],
-    reviewer: Any,
-    kind: str,
-    comment: str,
-) -> Sample:
-    schema: LabelSchema = sop_schema(sop)
-    trace = task.trace
-    content = sample_content(
-        schema=schema, values=values, conversation=trace.conversation, model_answer=task.model_answer
+def _out_for_rework(task: Task) -> bool:
+    return (
+        Assignment.objects.filter(
+            task=task, round=task.round, status__in=[Assignment.Status.RETURNED, Assignment.Status.LEASED]
+        )
+        .exclude(return_comment="")
+        .exists()
     )
-    now = timezone.now()
-    key = f"{trace.source.name}:{trace.external_id}"
-    lineage = {
-        **(basis.lineage if basis else {}),
-        **{name: values.get(name) for name in LINEAGE_FROM_VALUES},
-        "annotator": basis.annotator.get_username() if basis else None,
-        "reviewer": reviewer.get_username() if reviewer else None,
-        "decision": decision,
-        "sop_version": sop.version,
-        "round": task.round,
-        "output_format": task.output_format,
-    }
-    sample = Sample.objects.create(
-        project=task.project,
-        task=task,
-        round=task.round,
-        trace=trace,
-        origin=Sample.Origin.ANNOTATION,
-        status=Sample.Status.FINAL,
-        decision=decision,
-        item_key=key,
-        group_key=f"trace:{key}",
-        prompt=content.prompt,
-        answer=content.answer,
-        rejected_answer=content.rejected_answer,
-        output_format=task.output_format,
-        values=values,
-        lineage=lineage,
-        sop=sop,
-        annotators=sorted({a.annotator.get_username() for a in votes}),
-        reviewer=reviewer,
-        content_hash=content.content_hash,
-        decided_at=now,
-    )
-    Task.objects.filter(pk=task.pk).update(review=Task.Review.FINAL, review_note="")
-    task.review = Task.Review.FINAL
-    ReviewAction.objects.create(
-        project=task.project,
-        task=task,
-        sample=sample,
-        annotation=basis if decision != Sample.Decision.FIXED else None,
-        actor=reviewer,
-        kind=kind,
-        comment=comment[:2000],
-        values=values,
-    )
-    return sample
