@@ -196,6 +196,8 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
+    # Sync, cluster, augment, training and nightly runs share one set of statuses: one enum for all.
+    "ENUM_NAME_OVERRIDES": {"RunStatusEnum": "flywheel.models.runs.SyncRun.Status"},
 }
 
 LOG_LEVEL = os.environ.get("LOG_LEVEL", "INFO").upper()

@@ -65,6 +65,9 @@ class AnnotatorTaskSerializer(serializers.Serializer):
     cluster = serializers.SerializerMethodField()
     sop_version = serializers.IntegerField(source="sop.version")
     label_schema = serializers.JSONField(source="sop.label_schema")
+    return_comment = serializers.CharField(
+        help_text="The lead's comment when this is rework sent back after review; empty otherwise."
+    )
 
     def get_cluster(self, assignment: Assignment) -> dict[str, Any] | None:
         cluster = assignment.task.cluster

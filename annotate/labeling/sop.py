@@ -205,7 +205,8 @@ def sop_diff(old_md: str, new_md: str, old_label: str = "old", new_label: str = 
 
 def schema_diff(old: LabelSchema, new: LabelSchema, old_label: str = "old", new_label: str = "new") -> str:
     """A unified diff of the two schemas' canonical YAML: :func:`schema_to_dict` (choices
-    resolved) without the keys that hold nothing; each hunk header names its field."""
+    resolved) without the keys that hold nothing, the consensus rule included; each hunk header
+    names its field."""
     return _unified(_canonical(old), _canonical(new), old_label, new_label, context=_FIELD_LINE)
 
 
@@ -214,7 +215,7 @@ def _canonical(schema: LabelSchema) -> str:
         {key: value for key, value in field.items() if value not in (None, False, "", [], {})}
         for field in schema_to_dict(schema)["fields"]
     ]
-    return dump_yaml({"fields": fields})
+    return dump_yaml({"fields": fields, "consensus": schema.consensus.to_dict()})
 
 
 def _unified(old: str, new: str, old_label: str, new_label: str, *, context: re.Pattern[str]) -> str:
