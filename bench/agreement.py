@@ -1,6 +1,7 @@
 """Agreement dashboard speed: 100,000 annotations by 30 annotators, beside the bare library calls.
 
     .venv/bin/python bench/agreement.py [--items 40000] [--annotators 30] [--bootstrap 200] [--seed 0]
+                                        [--no-db] [--db FILE]
 
 Synthetic data (seeded): --items items, each rated by 2 or 3 of --annotators annotators
 (~2.5 per item: 100k ratings per field), over 12 weeks. Each annotator has their own accuracy
@@ -16,6 +17,13 @@ per-pair kappas, Fleiss, alpha with a --bootstrap resample interval, per-annotat
 confusion matrices, weekly trend; plus boundary consistency), then the bare library calls on
 the same arrays: krippendorff.alpha once, statsmodels fleiss_kappa once, sklearn
 cohen_kappa_score on the 435 pairs, sklearn confusion_matrix for the 30 annotators.
+
+Last, the same from the database (``bench/_agreement_db.py``): the annotations are stored in a
+temporary SQLite file (``--db FILE`` keeps and reuses one; seeding is not timed) and the
+service's ``agreement_dashboard`` is timed as the page runs it: the DB read (values_list +
+iterator into ratings, submissions and boundary items), the statistics on every field of the
+default schema (six: verdict, error_types, must_refuse, sample_type, task_type, difficulty),
+and the two together.
 """
 
 from __future__ import annotations
@@ -180,6 +188,14 @@ def main(argv: list[str] | None = None) -> None:
     whole.append(("TOTAL (target < 2000 ms)", sum(s for _, s in whole)))
     report("\nfull dashboard, end to end:", whole)
     report("\nbare library calls on the same arrays (difficulty):", bare_calls(table))
+    if not args.no_db:
+        from _agreement_db import seed, setup_django, time_dashboard
+
+        start = time.perf_counter()
+        path = setup_django(Path(args.db) if args.db else None)
+        project = seed(args.items, args.annotators, args.seed)
+        print(f"\nstored in {path} ({time.perf_counter() - start:.0f}s to build, not timed)")
+        report("full dashboard from the database (SQLite), every field:", time_dashboard(project, b))
 
 
 def bare_calls(table: Any) -> list[tuple[str, float]]:
@@ -236,6 +252,10 @@ def make_parser() -> argparse.ArgumentParser:
     parser.add_argument("--annotators", type=int, default=30)
     parser.add_argument("--bootstrap", type=int, default=200, help="resamples behind each alpha interval")
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--no-db", action="store_true", help="skip the part that reads from a database")
+    parser.add_argument(
+        "--db", metavar="FILE", help="SQLite file to build (or reuse) instead of a temporary one"
+    )
     return parser
 
 
