@@ -10,7 +10,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from django.db import transaction
-from django.db.models import F, QuerySet
+from django.db.models import F, Q, QuerySet
 
 from annotate.models import Annotation, ReviewAction, Sample, Task
 from annotate.services.sops import sop_current
@@ -55,9 +55,10 @@ def requeue(*, project: Project, user: Any, task_ids: Sequence[int] | None = Non
             active = Annotation.objects.filter(task=task, round=task.round, status=Annotation.Status.ACTIVE)
             versions = sorted(set(active.values_list("sop__version", flat=True)))
             active.update(status=Annotation.Status.SUPERSEDED)
-            Sample.objects.filter(task=task, round=task.round).exclude(
-                status=Sample.Status.SUPERSEDED
-            ).update(status=Sample.Status.SUPERSEDED)
+            # The seed's variants go with it: they were derived from a label that no longer stands.
+            Sample.objects.filter(
+                Q(task=task, round=task.round) | Q(seed__task=task, seed__round=task.round)
+            ).exclude(status=Sample.Status.SUPERSEDED).update(status=Sample.Status.SUPERSEDED)
             Task.objects.filter(pk=task.pk).update(
                 round=F("round") + 1,
                 submitted_count=0,

@@ -345,3 +345,25 @@ def test_requeue_leaves_items_still_being_labeled_alone(labeling):
     assert review.requeue(project=project, user=lead) == 0
     task.refresh_from_db()
     assert task.round == 1
+
+
+def test_a_requeue_supersedes_the_seeds_variants_too(labeling):
+    project, lead, ann1, _ = labeling
+    (task,) = make_tasks(project, 1)
+    label(project, ann1)
+    seed = review.review_bulk_accept(project=project, reviewer=lead) and Sample.objects.get(task=task)
+    variant = Sample.objects.create(
+        project=project,
+        seed=seed,
+        origin=Sample.Origin.VARIANT,
+        status=Sample.Status.FINAL,
+        item_key=f"{seed.item_key}~noise-r1-0",
+        group_key=seed.group_key,
+        prompt=seed.prompt,
+        answer=seed.answer,
+        content_hash="v",
+    )
+    publish_new_sop(project, lead)
+    assert review.requeue(project=project, user=lead) == 1
+    variant.refresh_from_db()
+    assert variant.status == "superseded"  # derived from a label that no longer stands
