@@ -171,7 +171,13 @@ def _decide(request: HttpRequest, project: Project, item: ReviewItem) -> str:
             project=project, task_id=task_id, annotation_id=chosen, reviewer=request.user, comment=comment
         )
         return f"Task {task_id}: sent back to {by.get(chosen, 'the annotator')} with your comment."
-    raise InvalidInput(f"Unknown action {action[:20]!r}: use accept, fix or reject.")
+    if action == "reopen":
+        review.review_reopen(project=project, task_id=task_id, reviewer=request.user, comment=comment)
+        return f"Task {task_id}: reopened; it waits in the review queue for a new decision."
+    if action == "discard":
+        review.review_discard(project=project, task_id=task_id, reviewer=request.user, comment=comment)
+        return f"Task {task_id}: discarded; no release will carry it."
+    raise InvalidInput(f"Unknown action {action[:20]!r}: use accept, fix, reject, reopen or discard.")
 
 
 def _int(value: Any) -> int:

@@ -206,3 +206,15 @@ class ReviewRejectedSerializer(serializers.Serializer):
     task = serializers.IntegerField(source="task_id")
     annotator = serializers.CharField(source="annotator.username")
     status = serializers.CharField()
+
+
+class ReviewAfterSerializer(serializers.Serializer):
+    """Reopen or discard a final label: why (the history keeps it)."""
+
+    comment = serializers.CharField(max_length=2000)
+
+
+class ReviewReopenedSerializer(serializers.Serializer):
+    task = serializers.IntegerField(source="pk")
+    review = serializers.CharField()
+    review_note = serializers.CharField()

@@ -14,5 +14,7 @@ urlpatterns: list[URLPattern | URLResolver] = [
     path(f"{P}/review/<int:task_id>/accept/", v.ReviewAccept.as_view(), name="api-review-accept"),
     path(f"{P}/review/<int:task_id>/fix/", v.ReviewFix.as_view(), name="api-review-fix"),
     path(f"{P}/review/<int:task_id>/reject/", v.ReviewReject.as_view(), name="api-review-reject"),
+    path(f"{P}/review/<int:task_id>/reopen/", v.ReviewReopen.as_view(), name="api-review-reopen"),
+    path(f"{P}/review/<int:task_id>/discard/", v.ReviewDiscard.as_view(), name="api-review-discard"),
     path(f"{P}/samples/", v.SampleList.as_view(), name="api-samples"),
 ]

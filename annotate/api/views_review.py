@@ -18,6 +18,7 @@ from rest_framework.views import APIView
 
 from annotate.api.serializers_review import (
     ReviewAcceptSerializer,
+    ReviewAfterSerializer,
     ReviewBulkAcceptedSerializer,
     ReviewBulkAcceptSerializer,
     ReviewFixSerializer,
@@ -26,6 +27,7 @@ from annotate.api.serializers_review import (
     ReviewQueueRowSerializer,
     ReviewRejectedSerializer,
     ReviewRejectSerializer,
+    ReviewReopenedSerializer,
     ReviewRequeuedSerializer,
     ReviewRequeueSerializer,
     ReviewSampleSerializer,
@@ -141,6 +143,32 @@ class ReviewReject(LeadView):
             comment=data.validated_data["comment"],
         )
         return Response(ReviewRejectedSerializer(annotation).data)
+
+
+class ReviewReopen(LeadView):
+    """A final label goes back to the review queue (kept in the history, superseded)."""
+
+    @extend_schema(request=ReviewAfterSerializer, responses={200: ReviewReopenedSerializer})
+    def post(self, request: Request, project_id: int, task_id: int) -> Response:
+        data = ReviewAfterSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        task = review.review_reopen(
+            project=project_from(self), task_id=task_id, reviewer=request.user, **data.validated_data
+        )
+        return Response(ReviewReopenedSerializer(task).data)
+
+
+class ReviewDiscard(LeadView):
+    """A final label is kept but no release carries the item again."""
+
+    @extend_schema(request=ReviewAfterSerializer, responses={200: ReviewSampleSerializer})
+    def post(self, request: Request, project_id: int, task_id: int) -> Response:
+        data = ReviewAfterSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        sample = review.review_discard(
+            project=project_from(self), task_id=task_id, reviewer=request.user, **data.validated_data
+        )
+        return Response(ReviewSampleSerializer(sample).data)
 
 
 class ReviewBulkAccept(LeadView):

@@ -110,8 +110,11 @@ class Sample(models.Model):
                 condition=~Q(status="superseded"),
                 name="sample_item_unique",
             ),
+            # One standing final label per task and round; a reopened one is kept, superseded.
             models.UniqueConstraint(
-                fields=["task", "round"], condition=Q(task__isnull=False), name="sample_once_per_round"
+                fields=["task", "round"],
+                condition=Q(task__isnull=False) & ~Q(status="superseded"),
+                name="sample_once_per_round",
             ),
         ]
         indexes = [models.Index(fields=["project", "status", "origin"], name="sample_status")]
@@ -132,6 +135,7 @@ class ReviewAction(models.Model):
         BULK_ACCEPT = "bulk_accept"
         DISCARD = "discard"
         REQUEUE = "requeue"
+        REOPEN = "reopen"
 
     project = models.ForeignKey(Project, on_delete=models.CASCADE, related_name="review_actions")
     task = models.ForeignKey(Task, null=True, blank=True, on_delete=models.CASCADE, related_name="reviews")

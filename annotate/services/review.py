@@ -21,6 +21,7 @@ from annotate.labeling.schema import LabelSchema
 from annotate.models import SOP, Annotation, Assignment, ReviewAction, Sample, Task
 from annotate.review import label_consensus
 from annotate.services.common import LabelInvalid, policy_for, stable_share
+from annotate.services.review_reopen import review_discard, review_reopen
 from annotate.services.review_requeue import outdated_tasks, requeue
 from annotate.services.review_samples import active_annotations, build_sample, decision_action, finalise
 from annotate.services.sops import sop_current, sop_schema
@@ -33,8 +34,10 @@ __all__ = [
     "requeue",
     "review_accept",
     "review_bulk_accept",
+    "review_discard",
     "review_fix",
     "review_reject",
+    "review_reopen",
     "task_settle",
 ]
 

@@ -48,12 +48,47 @@ class ScrubFailed(FlywheelError):
     http_status = 500
 
 
+# NER reads context: once "Lynch Street" became <PERSON_1>, "Brianna Lynch" before it is seen as
+# the name it is (measured on the demo traces: names and cities the first pass missed, found by
+# a second look at the text it produced). Strings the first pass changed are analysed again.
+PASSES = 2
+
+
 def scrub_docs(
-    docs: Sequence[ScrubDoc], detect: Detector, allow: re.Pattern[str] | None
+    docs: Sequence[ScrubDoc], detect: Detector, allow: re.Pattern[str] | None, *, passes: int = PASSES
+) -> list[ScrubResult]:
+    """Every string leaf scrubbed; leaves a pass changed get another pass, up to ``passes``."""
+    results = _scrub_pass(docs, detect, allow, changed_only=False)
+    for _ in range(passes - 1):
+        again = [i for i, result in enumerate(results) if result.counts]
+        if not again:
+            break
+        more = _scrub_pass(
+            [ScrubDoc(results[i].value, docs[i].registry) for i in again], detect, allow, changed_only=True
+        )
+        for i, extra in zip(again, more, strict=True):
+            merged = Counter(results[i].counts)
+            merged.update(extra.counts)
+            results[i] = ScrubResult(value=extra.value, counts=dict(merged))
+        if not any(extra.counts for extra in more):
+            break
+    return results
+
+
+def _scrub_pass(
+    docs: Sequence[ScrubDoc], detect: Detector, allow: re.Pattern[str] | None, *, changed_only: bool
 ) -> list[ScrubResult]:
     # Identical strings (system prompts, tool schemas, repeated turns) are analysed once for
-    # the whole batch; each occurrence is still replaced with its own trace's registry.
-    leaves = list(dict.fromkeys(s for doc in docs for s in iter_strings(doc.value) if may_hold_pii(s)))
+    # the whole batch; each occurrence is still replaced with its own trace's registry. A later
+    # pass looks only at strings holding a placeholder: the others were clean the first time.
+    leaves = list(
+        dict.fromkeys(
+            s
+            for doc in docs
+            for s in iter_strings(doc.value)
+            if may_hold_pii(s) and (not changed_only or PLACEHOLDER_RE.search(s))
+        )
+    )
     parts = {leaf: segments(leaf) for leaf in leaves}
     unique = list(dict.fromkeys(segment for found in parts.values() for _, segment in found))
     try:

@@ -118,7 +118,7 @@ def summary_text(run: NightlyRun) -> str:
     lines = [f"Nightly run #{run.pk} of {run.project.name}" + (" (dry run)" if run.dry_run else "")]
     for name, entry in run.steps.items():
         status = entry["status"]
-        text = entry.get("error") if status == StepStatus.FAILED.value else entry.get("message")
+        text = (entry.get("error") if status == StepStatus.FAILED.value else "") or entry.get("message")
         lines.append(f"  {STEP_TITLES.get(name, name):<32} {status:<9} {text or ''}".rstrip())
     return "\n".join(lines)
 

@@ -183,11 +183,16 @@ def tasks(ctx: Context) -> StepOutcome:
         listed = ", ".join(f"C{c.number} ({why}): up to {n}" for c, n, why in targets[:10])
         return StepOutcome(f"would create tasks for {listed}", {"clusters": len(targets)})
     created = 0
-    for c, n, _ in targets:
-        created += tasks_create(project=ctx.project, user=None, clusters=[c.number], per_cluster=n)
-    new = sum(1 for _, _, why in targets if why == "new")
-    message = f"{created} tasks created for {new} new and {len(targets) - new} growing cluster(s)"
-    return StepOutcome(message, {"created": created, "clusters": len(targets)})
+    filled: dict[str, int] = {"new": 0, "growing": 0}
+    for c, n, why in targets:
+        made = tasks_create(project=ctx.project, user=None, clusters=[c.number], per_cluster=n)
+        created += made
+        if made:
+            filled["new" if why == "new" else "growing"] += 1
+    message = f"{created} tasks created for {filled['new']} new and {filled['growing']} growing cluster(s)"
+    if not created:
+        message = f"no tasks created: the {len(targets)} cluster(s) that want more have no unlabeled failure left"
+    return StepOutcome(message, {"created": created, "clusters": filled["new"] + filled["growing"]})
 
 
 def release(ctx: Context) -> StepOutcome:

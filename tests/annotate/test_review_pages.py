@@ -364,6 +364,11 @@ ENDPOINTS = {
         (302, 302),
     ),
     "page requeue": ("post", "/projects/{p}/review/outdated/", {"scope": "all"}, (302, 302)),
+    # The matrix's items are pending: a lead may ask, and is told there is no final label yet.
+    "page reopen": ("post", "/projects/{p}/review/{t}/", {"action": "reopen", "comment": "x"}, (409, 409)),
+    "page discard": ("post", "/projects/{p}/review/{t}/", {"action": "discard", "comment": "x"}, (409, 409)),
+    "api reopen": ("post", "/api/projects/{p}/review/{t}/reopen/", {"comment": "x"}, (409, 409)),
+    "api discard": ("post", "/api/projects/{p}/review/{t}/discard/", {"comment": "x"}, (409, 409)),
     "api queue": ("get", "/api/projects/{p}/review/", None, (200, 200)),
     "api item": ("get", "/api/projects/{p}/review/{t}/", None, (200, 200)),
     "api accept": ("post", "/api/projects/{p}/review/{t}/accept/", {"annotation": "{a}"}, (200, 200)),
@@ -438,3 +443,29 @@ def test_annotators_never_change_anything_through_the_review_endpoints(world):
         else:
             annotator.post(path, data)
     assert not Sample.objects.exists() and not ReviewAction.objects.exists()
+
+
+def test_a_lead_reopens_and_discards_final_labels_through_the_api(world):
+    project, users, items = world
+    lead = client_for(users["lead"])
+    base = f"/api/projects/{project.pk}/review"
+    first, second = items["lead"], items["admin"]
+    for annotation in (first, second):
+        lead.post(
+            f"{base}/{annotation.task_id}/accept/",
+            {"annotation": annotation.pk},
+            content_type="application/json",
+        )
+    reopened = lead.post(
+        f"{base}/{first.task_id}/reopen/", {"comment": "recheck"}, content_type="application/json"
+    )
+    assert reopened.status_code == 200 and reopened.json()["review"] == "pending"
+    assert (
+        lead.post(f"{base}/{second.task_id}/discard/", {}, content_type="application/json").status_code == 400
+    )
+    discarded = lead.post(
+        f"{base}/{second.task_id}/discard/", {"comment": "PII"}, content_type="application/json"
+    )
+    assert discarded.status_code == 200 and discarded.json()["status"] == "discarded"
+    page = lead.get(f"/projects/{project.pk}/review/{second.task_id}/").content.decode()
+    assert "discard" in page and "PII" in page

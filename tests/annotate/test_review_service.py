@@ -367,3 +367,49 @@ def test_a_requeue_supersedes_the_seeds_variants_too(labeling):
     assert review.requeue(project=project, user=lead) == 1
     variant.refresh_from_db()
     assert variant.status == "superseded"  # derived from a label that no longer stands
+
+
+def test_a_reopened_final_label_is_kept_superseded_and_the_item_waits_for_a_new_decision(labeling):
+    project, lead, ann1, _ = labeling
+    (task,) = make_tasks(project, 1)
+    vote = label(project, ann1)
+    first = review.review_accept(project=project, task_id=task.pk, annotation_id=vote.pk, reviewer=lead)
+    with pytest.raises(InvalidInput):
+        review.review_reopen(project=project, task_id=task.pk, reviewer=lead, comment=" ")
+    review.review_reopen(project=project, task_id=task.pk, reviewer=lead, comment="PII gate: a name")
+    first.refresh_from_db()
+    task.refresh_from_db()
+    assert first.status == "superseded" and task.review == "pending"
+    assert "PII gate: a name" in task.review_note
+    second = review.review_fix(project=project, task_id=task.pk, values={**GOOD, "notes": "x"}, reviewer=lead)
+    assert second.status == "final" and second.round == first.round
+    kinds = list(ReviewAction.objects.filter(task=task).order_by("pk").values_list("kind", flat=True))
+    assert kinds == ["accept", "reopen", "fix"]
+
+
+def test_a_discarded_item_stays_decided_but_leaves_every_release_with_its_variants(labeling):
+    project, lead, ann1, _ = labeling
+    (task,) = make_tasks(project, 1)
+    label(project, ann1)
+    review.review_bulk_accept(project=project, reviewer=lead)
+    seed = Sample.objects.get(task=task)
+    variant = Sample.objects.create(
+        project=project,
+        seed=seed,
+        origin="variant",
+        status="final",
+        item_key="v1",
+        group_key=seed.group_key,
+        prompt=seed.prompt,
+        answer=seed.answer,
+        content_hash="v",
+    )
+    review.review_discard(project=project, task_id=task.pk, reviewer=lead, comment="a name survived")
+    seed.refresh_from_db()
+    variant.refresh_from_db()
+    task.refresh_from_db()
+    assert (seed.status, variant.status, task.review) == ("discarded", "discarded", "final")
+    with pytest.raises(Conflict):
+        review.review_discard(project=project, task_id=task.pk, reviewer=lead, comment="again")
+    with pytest.raises(Conflict):  # nothing final any more to reopen
+        review.review_reopen(project=project, task_id=task.pk, reviewer=lead, comment="oops")
