@@ -26,10 +26,21 @@ $(STAMP): requirements.txt requirements-dev.txt requirements-models.txt
 chromium:
 	@command -v chromium >/dev/null || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; }
 
+# The demo's Langfuse is the stand-in (flywheel/standin), serving the synthetic traces over the
+# real API; it runs beside the web server and stops with it.
+DEMO_LANGFUSE_PORT ?= 3030
+export DEMO_LANGFUSE_SECRET_KEY ?= sk-lf-demo
+
 demo: venv
 	DEBUG=1 $(PY) manage.py migrate --noinput
-	DEBUG=1 $(PY) manage.py demo_setup
-	@echo "Serving on http://127.0.0.1:8000 (Ctrl+C to stop)"
+	$(PY) -m fixtures.demo_traces --count 300 --days 21 --out var/demo/traces.jsonl >/dev/null
+	@set -e; \
+	$(PY) -m flywheel.standin --port $(DEMO_LANGFUSE_PORT) --data var/demo/traces.jsonl \
+	  --public-key pk-lf-demo --secret-key "$$DEMO_LANGFUSE_SECRET_KEY" > var/demo/standin.log 2>&1 & \
+	standin=$$!; trap 'kill $$standin 2>/dev/null || true' EXIT INT TERM; \
+	$(PY) -m fixtures.wait_for http://127.0.0.1:$(DEMO_LANGFUSE_PORT)/api/public/health; \
+	DEBUG=1 $(PY) manage.py demo_setup --langfuse-url http://127.0.0.1:$(DEMO_LANGFUSE_PORT); \
+	echo "Serving on http://127.0.0.1:8000 (Ctrl+C to stop; the Langfuse stand-in on :$(DEMO_LANGFUSE_PORT) stops with it)"; \
 	DEBUG=1 $(PY) manage.py runserver 127.0.0.1:8000
 
 lint: venv
