@@ -159,16 +159,16 @@ class ReviewReopen(LeadView):
 
 
 class ReviewDiscard(LeadView):
-    """A final label is kept but no release carries the item again."""
+    """The item is decided for good and no release carries it (its final label is kept, discarded)."""
 
-    @extend_schema(request=ReviewAfterSerializer, responses={200: ReviewSampleSerializer})
+    @extend_schema(request=ReviewAfterSerializer, responses={200: ReviewReopenedSerializer})
     def post(self, request: Request, project_id: int, task_id: int) -> Response:
         data = ReviewAfterSerializer(data=request.data)
         data.is_valid(raise_exception=True)
-        sample = review.review_discard(
+        task = review.review_discard(
             project=project_from(self), task_id=task_id, reviewer=request.user, **data.validated_data
         )
-        return Response(ReviewSampleSerializer(sample).data)
+        return Response(ReviewReopenedSerializer(task).data)
 
 
 class ReviewBulkAccept(LeadView):

@@ -18,16 +18,23 @@ from flywheel.models import Project
 
 NEEDS_COMMENT = "Say why (the history keeps it): e.g. 'the PII gate flagged a name in the answer'."
 NOT_FINAL = "Task {task} has no final label to {what}; it is still being labeled or reviewed."
+NOT_DECIDABLE = "Task {task} is still being labeled (or was discarded already); nothing to discard."
 NO_TASK = "No task {task} in project '{project}'."
 
 
 def review_reopen(*, project: Project, task_id: int, reviewer: Any, comment: str) -> Task:
-    """The final label is superseded and the item waits for a lead again, first in its bucket."""
+    """The final label is superseded and the item waits for a lead again, first in its bucket.
+
+    ``reviewer`` None: the service did it (the nightly job, when the export's PII gate flagged it).
+    """
     with transaction.atomic():
         task, sample = _final(project, task_id, comment, "reopen")
         _retire(sample, Sample.Status.SUPERSEDED)
-        note = f"reopened by {reviewer.get_username()}: {comment.strip()}"[:300]
-        Task.objects.filter(pk=task.pk).update(review=Task.Review.PENDING, review_note=note)
+        who = reviewer.get_username() if reviewer is not None else "the nightly job"
+        note = f"reopened by {who}: {comment.strip()}"[:300]
+        Task.objects.filter(pk=task.pk).update(
+            review=Task.Review.PENDING, review_bucket=Task.Bucket.DISAGREEMENT, review_note=note
+        )
         ReviewAction.objects.create(
             project=project,
             task=task,
@@ -40,11 +47,23 @@ def review_reopen(*, project: Project, task_id: int, reviewer: Any, comment: str
         return task
 
 
-def review_discard(*, project: Project, task_id: int, reviewer: Any, comment: str) -> Sample:
-    """The item stays decided but no release carries it again."""
+def review_discard(*, project: Project, task_id: int, reviewer: Any, comment: str) -> Task:
+    """The item is decided for good and no release carries it: its final label (if it has one) is
+    kept, ``discarded``. A pending item (e.g. reopened after the PII gate flagged it) may be
+    discarded too, without a final label."""
     with transaction.atomic():
-        task, sample = _final(project, task_id, comment, "discard")
-        _retire(sample, Sample.Status.DISCARDED)
+        if not comment.strip():
+            raise InvalidInput(NEEDS_COMMENT)
+        task = Task.objects.select_for_update(of=("self",)).filter(pk=task_id, project=project).first()
+        if task is None:
+            raise NotFound(NO_TASK.format(task=task_id, project=project.name))
+        sample = Sample.objects.filter(task=task, round=task.round, status=Sample.Status.FINAL).first()
+        if sample is None and task.review != Task.Review.PENDING:
+            raise Conflict(NOT_DECIDABLE.format(task=task_id))
+        if sample is not None:
+            _retire(sample, Sample.Status.DISCARDED)
+        note = f"discarded: {comment.strip()}"[:300]
+        Task.objects.filter(pk=task.pk).update(review=Task.Review.FINAL, review_note=note)
         ReviewAction.objects.create(
             project=project,
             task=task,
@@ -53,8 +72,8 @@ def review_discard(*, project: Project, task_id: int, reviewer: Any, comment: st
             kind=ReviewAction.Kind.DISCARD,
             comment=comment.strip()[:2000],
         )
-        sample.status = Sample.Status.DISCARDED
-        return sample
+        task.review, task.review_note = Task.Review.FINAL, note
+        return task
 
 
 def _final(project: Project, task_id: int, comment: str, what: str) -> tuple[Task, Sample]:

@@ -107,6 +107,9 @@ class FlywheelPolicy(models.Model):
     min_alpha = models.FloatField(
         default=0.667, help_text="Krippendorff's alpha on overlapped items the nightly's release gate needs."
     )
+    min_overlap_items = models.PositiveIntegerField(
+        default=20, help_text="Overlapped items the gate needs before it trusts alpha at all."
+    )
     tasks_per_new_cluster = models.PositiveIntegerField(default=20)
     tasks_per_growing_cluster = models.PositiveIntegerField(default=10)
     growth_threshold = models.PositiveIntegerField(

@@ -9,7 +9,9 @@
 - train: the newest release no successful run of the policy's method has trained yet.
 - writeback: final labels, corrections and cluster membership as Langfuse scores.
 
-With ``dry_run`` each step says what it would do and writes nothing.
+With ``dry_run`` each step says what it would do and writes nothing. The steps' heavier
+collaborators (Presidio, MiniLM, TRL behind them) are imported inside the step that needs them,
+so ``manage.py nightly --help`` answers at once.
 """
 
 from __future__ import annotations
@@ -21,6 +23,7 @@ from typing import Any
 from django.db.models import Count, Q
 from django.utils import timezone
 
+from annotate.models import ReviewAction, Sample, Task
 from flywheel.errors import FlywheelError
 from flywheel.models import (
     Cluster,
@@ -33,6 +36,8 @@ from flywheel.models import (
     TrainingRun,
 )
 from flywheel.nightly import Step, StepError, StepOutcome
+from flywheel.selectors.clusters import cluster_list
+from flywheel.selectors.releases import final_labels_since_last_release
 
 NO_SOURCES = "no Langfuse source: nothing to sync (file imports run with import_traces)"
 NOT_ENOUGH = "no release: {n} new final labels since {since}; the policy needs {need}"
@@ -40,6 +45,9 @@ GATE_FAILED = "no release: agreement gate failed ({reason})"
 TRAINING_OFF = "training is off for this project (FlywheelPolicy.training_mode)"
 NOTHING_TO_TRAIN = "nothing to train: every release has a successful {method} run"
 WRITEBACK_OFF = "write-back is off for this project (FlywheelPolicy.writeback_enabled)"
+PII_REOPEN = (
+    "the export's PII gate found personal data in this item: remove it from the label, or discard the item"
+)
 
 
 @dataclass
@@ -140,8 +148,6 @@ def cluster(ctx: Context) -> StepOutcome:
 
 def _task_targets(ctx: Context) -> list[tuple[Cluster, int, str]]:
     """(cluster, how many new tasks it gets, why) for new and growing clusters."""
-    from annotate.models import Task
-    from flywheel.selectors.clusters import cluster_list
 
     policy = ctx.policy
     today = timezone.now().replace(hour=0, minute=0, second=0, microsecond=0)
@@ -191,15 +197,15 @@ def tasks(ctx: Context) -> StepOutcome:
             filled["new" if why == "new" else "growing"] += 1
     message = f"{created} tasks created for {filled['new']} new and {filled['growing']} growing cluster(s)"
     if not created:
-        message = f"no tasks created: the {len(targets)} cluster(s) that want more have no unlabeled failure left"
+        message = (
+            f"no tasks created: the {len(targets)} cluster(s) that want more have no unlabeled failure left"
+        )
     return StepOutcome(message, {"created": created, "clusters": filled["new"] + filled["growing"]})
 
 
 def release(ctx: Context) -> StepOutcome:
     from annotate.services.agreement import agreement_gate
-
-    from flywheel.selectors.releases import final_labels_since_last_release
-    from flywheel.services.export import release_publish
+    from flywheel.services.export import ReleaseRefused, release_publish
 
     policy = ctx.policy
     latest = Release.objects.filter(project=ctx.project).order_by("-number").first()
@@ -210,7 +216,12 @@ def release(ctx: Context) -> StepOutcome:
         return StepOutcome(
             NOT_ENOUGH.format(n=fresh, since=since, need=policy.min_new_labels), counts, skipped=True
         )
-    gate = agreement_gate(project=ctx.project, field=policy.agreement_field, min_alpha=policy.min_alpha)
+    gate = agreement_gate(
+        project=ctx.project,
+        field=policy.agreement_field,
+        min_alpha=policy.min_alpha,
+        min_items=policy.min_overlap_items,
+    )
     counts.update(alpha=gate.alpha, alpha_needed=policy.min_alpha)
     if not gate.passed:
         return StepOutcome(GATE_FAILED.format(reason=gate.reason), counts, skipped=True)
@@ -218,9 +229,32 @@ def release(ctx: Context) -> StepOutcome:
         return StepOutcome(
             f"would export a release of {fresh} new final labels (alpha {gate.alpha:.3f})", counts
         )
-    result = release_publish(project=ctx.project, user=None, progress=ctx.progress)
+    try:
+        result = release_publish(project=ctx.project, user=None, progress=ctx.progress)
+    except ReleaseRefused as refused:
+        reopened = _send_back(ctx.project, list(getattr(refused, "pii_items", [])))
+        hint = f"; {reopened} item(s) the PII gate flagged went back to the review queue" if reopened else ""
+        raise StepError(f"{refused}{hint}", counts=counts, exit_code=refused.exit_code) from refused
     counts.update(release=result.release.release_id, samples=result.release.sample_count)
     return StepOutcome(result.summary(), counts)
+
+
+def _send_back(project: Project, item_keys: list[str]) -> int:
+    """Items the PII gate flagged are reopened (labeled tasks) or discarded (variants, generated rows),
+    so a lead sees them first in the review queue and the next release can go out without them."""
+    from annotate.services.review import review_reopen
+
+    done = 0
+    for sample in Sample.objects.filter(project=project, status=Sample.Status.FINAL, item_key__in=item_keys):
+        if sample.task_id is not None:
+            review_reopen(project=project, task_id=sample.task_id, reviewer=None, comment=PII_REOPEN)
+        else:
+            Sample.objects.filter(pk=sample.pk).update(status=Sample.Status.DISCARDED)
+            ReviewAction.objects.create(
+                project=project, sample=sample, kind=ReviewAction.Kind.DISCARD, comment=PII_REOPEN
+            )
+        done += 1
+    return done
 
 
 def train(ctx: Context) -> StepOutcome:

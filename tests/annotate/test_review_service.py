@@ -409,7 +409,18 @@ def test_a_discarded_item_stays_decided_but_leaves_every_release_with_its_varian
     variant.refresh_from_db()
     task.refresh_from_db()
     assert (seed.status, variant.status, task.review) == ("discarded", "discarded", "final")
-    with pytest.raises(Conflict):
-        review.review_discard(project=project, task_id=task.pk, reviewer=lead, comment="again")
+    assert task.review_note == "discarded: a name survived"
     with pytest.raises(Conflict):  # nothing final any more to reopen
         review.review_reopen(project=project, task_id=task.pk, reviewer=lead, comment="oops")
+
+
+def test_a_pending_item_can_be_discarded_without_a_final_label(labeling):
+    project, lead, ann1, _ = labeling
+    (task,) = make_tasks(project, 1)
+    label(project, ann1)
+    review.review_discard(project=project, task_id=task.pk, reviewer=lead, comment="cannot be labeled")
+    task.refresh_from_db()
+    assert task.review == "final" and not Sample.objects.filter(task=task).exists()
+    assert ReviewAction.objects.filter(task=task, kind="discard").get().comment == "cannot be labeled"
+    with pytest.raises(Conflict):  # decided already
+        review.review_discard(project=project, task_id=task.pk, reviewer=lead, comment="again")
