@@ -44,6 +44,7 @@ NOT_ENOUGH = "no release: {n} new final labels since {since}; the policy needs {
 GATE_FAILED = "no release: agreement gate failed ({reason})"
 TRAINING_OFF = "training is off for this project (FlywheelPolicy.training_mode)"
 NOTHING_TO_TRAIN = "nothing to train: every release has a successful {method} run"
+NO_RELEASE_YET = "nothing to train: the project has no release yet"
 WRITEBACK_OFF = "write-back is off for this project (FlywheelPolicy.writeback_enabled)"
 PII_REOPEN = (
     "the export's PII gate found personal data in this item: remove it from the label, or discard the item"
@@ -268,7 +269,9 @@ def train(ctx: Context) -> StepOutcome:
     ).values("release")
     target = Release.objects.filter(project=ctx.project).exclude(pk__in=trained).order_by("-number").first()
     if target is None:
-        return StepOutcome(NOTHING_TO_TRAIN.format(method=policy.training_method), {}, skipped=True)
+        none_yet = not Release.objects.filter(project=ctx.project).exists()
+        message = NO_RELEASE_YET if none_yet else NOTHING_TO_TRAIN.format(method=policy.training_method)
+        return StepOutcome(message, {}, skipped=True)
     if ctx.dry_run:
         return StepOutcome(f"would train {policy.training_method} on {target.release_id}", {})
     run = training_launch(release=target, policy=policy)
