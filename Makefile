@@ -50,11 +50,16 @@ lint: venv
 typecheck: venv
 	SECRET_KEY=typecheck-only $(VENV)/bin/mypy .
 
-test-sqlite: venv chromium
-	$(VENV)/bin/pytest
+# Two workers (pytest-xdist): the machine has two cores. PYTEST_WORKERS=0 runs in one process.
+PYTEST_WORKERS ?= 2
+PYTEST := $(VENV)/bin/pytest -n $(PYTEST_WORKERS)
 
+test-sqlite: venv chromium
+	$(PYTEST)
+
+# Only the tests that touch the database run again on PostgreSQL (tests/conftest.py).
 test-postgres: venv
-	DATABASE_URL=$(PG_URL) $(VENV)/bin/pytest -m "not browser"
+	DATABASE_URL=$(PG_URL) $(PYTEST) -m "not browser"
 
 test: lint typecheck test-sqlite test-postgres
 

@@ -7,7 +7,7 @@ from flywheel import views, views_clusters
 from flywheel.services.throttle import throttled
 
 # The admin has its own sign-in page; it is throttled the same way.
-admin.site.login = throttled(admin.site.login)  # type: ignore[method-assign]
+admin.site.login = throttled(admin.site.login)  # type: ignore[method-assign,assignment]
 
 urlpatterns = [
     path("", views.home, name="home"),

@@ -83,8 +83,8 @@ def run_steps(
     ``traceback``, an unexpected exception propagates (after being recorded).
     """
     steps = list(steps)
-    for step in steps:
-        record.setdefault(step.name, _fresh())
+    for position, step in enumerate(steps):
+        record.setdefault(step.name, _fresh())["position"] = position
     exit_code = 0
     for step in steps:
         entry = record[step.name]
@@ -128,10 +128,17 @@ def run_steps(
     return exit_code
 
 
+def in_order(record: Mapping[str, Mapping[str, Any]]) -> list[tuple[str, Any]]:
+    """The record's steps in the order they run. PostgreSQL's jsonb keeps no key order, so each
+    entry carries its position (records written before it had one keep their stored order)."""
+    items = list(record.items())
+    return sorted(items, key=lambda item: (item[1].get("position", len(items)), items.index(item)))
+
+
 def reset_unfinished(record: Record) -> list[str]:
-    """Before a resume: failed and interrupted steps go back to pending. Returns their names."""
+    """Before a resume: failed and interrupted steps go back to pending. Returns their names, in order."""
     again = []
-    for name, entry in record.items():
+    for name, entry in in_order(record):
         if not StepStatus(entry["status"]).done:
             entry["status"] = StepStatus.PENDING.value
             again.append(name)
@@ -139,11 +146,11 @@ def reset_unfinished(record: Record) -> list[str]:
 
 
 def failed_steps(record: Mapping[str, Mapping[str, Any]]) -> list[str]:
-    return [name for name, e in record.items() if e["status"] == StepStatus.FAILED.value]
+    return [name for name, e in in_order(record) if e["status"] == StepStatus.FAILED.value]
 
 
 def pending_steps(record: Mapping[str, Mapping[str, Any]]) -> list[str]:
-    return [name for name, e in record.items() if not StepStatus(e["status"]).done]
+    return [name for name, e in in_order(record) if not StepStatus(e["status"]).done]
 
 
 def _fresh() -> dict[str, Any]:

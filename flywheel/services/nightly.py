@@ -22,7 +22,7 @@ from django.utils import timezone
 from flywheel.errors import Conflict
 from flywheel.locks import Holder, holder_state, this_process
 from flywheel.models import FlywheelPolicy, NightlyRun, Project
-from flywheel.nightly import Step, StepStatus, failed_steps, reset_unfinished, run_steps
+from flywheel.nightly import Step, StepStatus, failed_steps, in_order, reset_unfinished, run_steps
 from flywheel.services import nightly_steps
 
 log = logging.getLogger(__name__)
@@ -98,7 +98,7 @@ def nightly_run(
         beat.stop()
     run.status = NightlyRun.Status.FAILED if exit_code else NightlyRun.Status.SUCCEEDED
     run.summary = {
-        name: {k: e.get(k) for k in ("status", "message", "error", "counts")} for name, e in record.items()
+        name: {k: e.get(k) for k in ("status", "message", "error", "counts")} for name, e in in_order(record)
     }
     run.summary_text = summary_text(run)
     run.error = "" if not exit_code else NightlyResult(run, exit_code).reason
@@ -108,7 +108,11 @@ def nightly_run(
         "nightly run %s %s",
         run.pk,
         run.status,
-        extra={"project": project.name, "run": run.pk, "counts": {n: e["status"] for n, e in record.items()}},
+        extra={
+            "project": project.name,
+            "run": run.pk,
+            "counts": {n: e["status"] for n, e in in_order(record)},
+        },
     )
     return NightlyResult(run=run, exit_code=exit_code, resumed=resumed)
 
@@ -116,7 +120,7 @@ def nightly_run(
 def summary_text(run: NightlyRun) -> str:
     """One line per step, in order: what it did, why it did nothing, or why it failed."""
     lines = [f"Nightly run #{run.pk} of {run.project.name}" + (" (dry run)" if run.dry_run else "")]
-    for name, entry in run.steps.items():
+    for name, entry in in_order(run.steps):
         status = entry["status"]
         text = (entry.get("error") if status == StepStatus.FAILED.value else "") or entry.get("message")
         lines.append(f"  {STEP_TITLES.get(name, name):<32} {status:<9} {text or ''}".rstrip())

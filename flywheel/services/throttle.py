@@ -12,7 +12,7 @@ from functools import wraps
 
 from django.conf import settings
 from django.core.cache import cache
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponseBase
 from django.shortcuts import render
 
 LOCKED = (
@@ -62,14 +62,14 @@ def login_succeeded(username: str, address: str) -> None:
     cache.delete(_keys(username, address)[0])
 
 
-def throttled(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
+def throttled(view: Callable[..., HttpResponseBase]) -> Callable[..., HttpResponseBase]:
     """Wraps a login view (ours or the admin's): refuses while locked, counts failures.
 
     A POST answered with the form again (200) is a failed sign-in; a redirect is a success.
     """
 
     @wraps(view)
-    def wrapper(request: HttpRequest, *args: object, **kwargs: object) -> HttpResponse:
+    def wrapper(request: HttpRequest, *args: object, **kwargs: object) -> HttpResponseBase:
         if request.method != "POST":
             return view(request, *args, **kwargs)
         username, address = str(request.POST.get("username", "")), client_address(request)
