@@ -10,6 +10,7 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.urls import reverse
 from django.utils.safestring import mark_safe
+from django.views.decorators.http import require_safe
 
 from annotate import charts
 from annotate.agreement_filters import AgreementFilters, agreement_filters
@@ -25,6 +26,7 @@ from flywheel.views import project_for
 TEMPLATE = "annotate/agreement.html"
 
 
+@require_safe
 def agreement_page(request: HttpRequest, project_id: int) -> HttpResponse:
     project = project_for(request, project_id, Role.LEAD)
     wants_csv = request.GET.get("format") == "csv"

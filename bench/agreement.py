@@ -1,7 +1,7 @@
 """Agreement dashboard speed: 100,000 annotations by 30 annotators, beside the bare library calls.
 
     .venv/bin/python bench/agreement.py [--items 40000] [--annotators 30] [--bootstrap 200] [--seed 0]
-                                        [--no-db] [--db FILE]
+                                        [--repeat 5] [--no-db] [--db FILE] [--postgres NAME_OR_URL]
 
 Synthetic data (seeded): --items items, each rated by 2 or 3 of --annotators annotators
 (~2.5 per item: 100k ratings per field), over 12 weeks. Each annotator has their own accuracy
@@ -11,28 +11,37 @@ error_types (multi-choice, 5 choices: 5 binary sub-fields + exact-set match), mu
 (bool, and on the boundary items alone for boundary consistency). Each rating also has a
 submission record (seconds spent, rejected or not).
 
-Printed: the time of each part of the statistics on one field (the ordinal one, the largest
-report), the end-to-end time of the full dashboard (field_report for all four fields with
-per-pair kappas, Fleiss, alpha with a --bootstrap resample interval, per-annotator table and
-confusion matrices, weekly trend; plus boundary consistency), then the bare library calls on
-the same arrays: krippendorff.alpha once, statsmodels fleiss_kappa once, sklearn
-cohen_kappa_score on the 435 pairs, sklearn confusion_matrix for the 30 annotators.
+Printed, each as the best and the median of --repeat runs, with the load average before and
+after (other work on the machine slows every number): the core alone (no database) part by
+part on one field (the ordinal one, the largest report); the full dashboard of the four
+fields end to end (field_report with per-pair kappas, Fleiss, alpha with a --bootstrap
+resample interval, per-annotator table and confusion matrices, weekly trend; plus boundary
+consistency), once from ``Rating`` records (the CSV path) and once from ``RatingColumns``
+(what the database read hands over); then the bare library calls on the same arrays:
+krippendorff.alpha once, statsmodels fleiss_kappa once, sklearn cohen_kappa_score on the 435
+pairs (one run: it takes seconds), sklearn confusion_matrix for the 30 annotators.
 
-Last, the same from the database (``bench/_agreement_db.py``): the annotations are stored in a
-temporary SQLite file (``--db FILE`` keeps and reuses one; seeding is not timed) and the
-service's ``agreement_dashboard`` is timed as the page runs it: the DB read (values_list +
-iterator into ratings, submissions and boundary items), the statistics on every field of the
-default schema (six: verdict, error_types, must_refuse, sample_type, task_type, difficulty),
-and the two together.
+Last, the same from the database (``bench/_agreement_db.py``, in a process of its own per
+database): the annotations are stored once (seeding is not timed) in a temporary SQLite file
+(``--db FILE`` keeps and reuses one) and, with ``--postgres``, in a PostgreSQL database
+(``--postgres flywheel_bench_agreement`` on the local server, created if missing and reused).
+Timed there: the read's SELECTs through the bare driver (the floor), our read (``rating_data``:
+the rows into columns, submissions, boundary items), the statistics on every field of the
+default schema (six: verdict, error_types, must_refuse, sample_type, task_type, difficulty,
+plus boundary consistency and pace) and ``agreement_dashboard`` end to end.
 """
 
 from __future__ import annotations
 
 import argparse
+import subprocess
 import sys
+import tempfile
 import time
 from collections.abc import Callable
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -104,10 +113,21 @@ def synthetic(n_items: int, n_annotators: int, seed: int) -> tuple[dict[str, lis
     return fields, work, {f"task{i}" for i in np.flatnonzero(boundary)}
 
 
-def timed(label: str, fn: Callable[[], Any], rows: list[tuple[str, float]]) -> Any:
-    start = time.perf_counter()
-    result = fn()
-    rows.append((label, time.perf_counter() - start))
+@dataclass
+class Timings:
+    """Seconds per part and run: wall clock, and this process's CPU time (a busy machine adds waiting)."""
+
+    wall: dict[str, list[float]] = field(default_factory=dict)
+    cpu: dict[str, list[float]] = field(default_factory=dict)
+
+
+def timed(label: str, fn: Callable[[], Any], rows: Timings, repeat: int = 1) -> Any:
+    """Runs ``fn`` ``repeat`` times, records each run's seconds under ``label``; the last result."""
+    for _ in range(repeat):
+        start, used = time.perf_counter(), time.process_time()
+        result = fn()
+        rows.wall.setdefault(label, []).append(time.perf_counter() - start)
+        rows.cpu.setdefault(label, []).append(time.process_time() - used)
     return result
 
 
@@ -119,102 +139,145 @@ LEVELS: dict[str, tuple[str, tuple[Any, ...]]] = {
 }
 
 
-def report(title: str, rows: list[tuple[str, float]]) -> None:
-    print(title)
-    for label, seconds in rows:
-        print(f"  {label:<44} {seconds * 1000:8.1f} ms")
-
-
 def main(argv: list[str] | None = None) -> None:
     args = make_parser().parse_args(argv)
+    from _agreement_db import load_average, postgres_url, report
+
     from annotate.agreement import (
+        RatingColumns,
+        WorkColumns,
         annotator_pace,
         annotator_stats,
-        boundary_consistency,
-        field_report,
         fleiss,
         krippendorff_alpha,
         pairwise_cohen,
         percent_agreement,
         rating_table,
+        rating_table_from_columns,
         trend,
     )
 
+    print(load_average())
     start = time.perf_counter()
     fields, work, boundary = synthetic(args.items, args.annotators, args.seed)
     n = sum(len(r) for r in fields.values())
     print(f"synthetic data: {n:,} ratings over {len(fields)} fields, {len(work):,} submissions, ", end="")
     print(f"{len(boundary):,} boundary items ({time.perf_counter() - start:.1f}s, not timed below)")
-    print(f"bootstrap: {args.bootstrap} resamples of the items, percentile 95 % interval\n")
+    print(f"bootstrap: {args.bootstrap} resamples of the items, percentile 95 % interval")
+    print(f"each time: best and median of {args.repeat} runs\n")
     warm_up()
 
-    difficulty, b = fields["difficulty"], args.bootstrap
-    parts: list[tuple[str, float]] = []
-    table = timed(
-        "shape: 100k ratings -> table",
+    difficulty, b, k = fields["difficulty"], args.bootstrap, args.repeat
+    columns = {name: RatingColumns.from_ratings(ratings) for name, ratings in fields.items()}
+    submissions = WorkColumns.from_work(work)
+    parts = Timings()
+    timed(
+        "shape: 100k Ratings -> table",
         lambda: rating_table(difficulty, level="ordinal", categories=DIFFICULTY),
         parts,
+        k,
     )
-    timed("pairs of co-rated ratings", lambda: table.pairs, parts)
-    timed("percent agreement", lambda: percent_agreement(table), parts)
-    timed("Cohen, 435 pairs, unweighted", lambda: pairwise_cohen(table), parts)
+    table = timed(
+        "shape: 100k rows as columns -> table",
+        lambda: rating_table_from_columns(columns["difficulty"], level="ordinal", categories=DIFFICULTY),
+        parts,
+        k,
+    )
+    fresh = partial(replace, table)  # a copy without cached work (pairs, weeks): each run starts over
+    timed("pairs of co-rated ratings", lambda: fresh().pairs, parts, k)
+    timed("percent agreement", lambda: percent_agreement(fresh()), parts, k)
+    timed("Cohen, 435 pairs, unweighted", lambda: pairwise_cohen(fresh()), parts, k)
     timed(
         "Cohen, 435 pairs, linear + quadratic",
-        lambda: [pairwise_cohen(table, w) for w in ("linear", "quadratic")],
+        lambda: [pairwise_cohen(t, w) for t in [fresh()] for w in ("linear", "quadratic")],
         parts,
+        k,
     )
-    timed("Fleiss (statsmodels)", lambda: fleiss(table), parts)
-    timed("alpha point estimate (library)", lambda: krippendorff_alpha(table, bootstrap=0), parts)
-    timed(f"alpha + {b} bootstrap resamples", lambda: krippendorff_alpha(table, bootstrap=b), parts)
-    pace = timed("pace: 100k submissions -> per annotator", lambda: annotator_pace(work), parts)
-    timed("per-annotator table + confusion", lambda: annotator_stats(table, pace=pace, min_share=0.66), parts)
-    timed("weekly trend (12 weeks)", lambda: trend(table), parts)
-    report("difficulty (ordinal, one field), part by part:", parts)
+    timed("Fleiss (statsmodels)", lambda: fleiss(fresh()), parts, k)
+    timed("alpha point estimate (library)", lambda: krippendorff_alpha(fresh(), bootstrap=0), parts, k)
+    timed(f"alpha + {b} bootstrap resamples", lambda: krippendorff_alpha(fresh(), bootstrap=b), parts, k)
+    timed("pace: 100k Work records -> per annotator", lambda: annotator_pace(work), parts, k)
+    pace = timed("pace: 100k submissions as columns", lambda: annotator_pace(submissions), parts, k)
+    timed(
+        "per-annotator table + confusion",
+        lambda: annotator_stats(fresh(), pace=pace, min_share=0.66),
+        parts,
+        k,
+    )
+    timed("weekly trend (12 weeks)", lambda: trend(fresh()), parts, k)
+    report("difficulty (ordinal, one field), part by part:", parts.wall, parts.cpu)
 
-    whole: list[tuple[str, float]] = []
-    pace = timed("annotator pace (once, for every field)", lambda: annotator_pace(work), whole)
+    for title, source in (("Rating records", fields), ("columns", columns)):
+        whole = core_dashboard(source, submissions, boundary, b, k)
+        report(f"\nfull dashboard, core alone, from {title} (4 fields):", whole.wall, whole.cpu)
+    library = bare_calls(table, k)
+    report("\nbare library calls on the same arrays (difficulty):", library.wall, library.cpu)
+    print(load_average())
+    if args.no_db:
+        return
+    urls = [f"sqlite:///{Path(args.db).resolve()}" if args.db else None]
+    if args.postgres:
+        urls.append(postgres_url(args.postgres))
+    for url in urls:
+        database_part(url, args)
+
+
+def core_dashboard(
+    source: dict[str, Any], submissions: Any, boundary: set[str], bootstrap: int, repeat: int
+) -> Timings:
+    """The statistics of the dashboard on the four fields, from records or columns: seconds per part."""
+    from annotate.agreement import annotator_pace, boundary_consistency, field_report
+
+    whole = Timings()
+    pace = timed("annotator pace (once, for every field)", lambda: annotator_pace(submissions), whole, repeat)
     for name, (level, categories) in LEVELS.items():
 
         def one(name: str = name, level: str = level, categories: tuple[Any, ...] = categories) -> Any:
-            return field_report(fields[name], level=level, categories=categories, pace=pace, bootstrap=b)
+            return field_report(
+                source[name], level=level, categories=categories, pace=pace, bootstrap=bootstrap
+            )
 
-        timed(f"field_report {name} ({level})", one, whole)
-    refuse = fields["must_refuse"]
+        timed(f"field_report {name} ({level})", one, whole, repeat)
+    refuse = source["must_refuse"]
     timed(
         "boundary consistency (must_refuse)",
-        lambda: boundary_consistency(refuse, boundary_items=boundary),
+        lambda: boundary_consistency(refuse, boundary_items=boundary, bootstrap=bootstrap),
         whole,
+        repeat,
     )
-    whole.append(("TOTAL (target < 2000 ms)", sum(s for _, s in whole)))
-    report("\nfull dashboard, end to end:", whole)
-    report("\nbare library calls on the same arrays (difficulty):", bare_calls(table))
-    if not args.no_db:
-        from _agreement_db import seed, setup_django, time_dashboard
-
-        start = time.perf_counter()
-        path = setup_django(Path(args.db) if args.db else None)
-        project = seed(args.items, args.annotators, args.seed)
-        print(f"\nstored in {path} ({time.perf_counter() - start:.0f}s to build, not timed)")
-        report("full dashboard from the database (SQLite), every field:", time_dashboard(project, b))
+    for times in (whole.wall, whole.cpu):
+        times["TOTAL (target < 2000 ms)"] = [sum(run) for run in zip(*times.values(), strict=True)]
+    return whole
 
 
-def bare_calls(table: Any) -> list[tuple[str, float]]:
+def database_part(url: str | None, args: argparse.Namespace) -> None:
+    """``bench/_agreement_db.py`` in a process of its own (Django is set up once per process)."""
+    with tempfile.TemporaryDirectory(prefix="flywheel-bench-agreement-") as scratch:
+        url = url or f"sqlite:///{Path(scratch) / 'bench.sqlite3'}"
+        options = ["--items", args.items, "--annotators", args.annotators, "--seed", args.seed]
+        options += ["--bootstrap", args.bootstrap, "--repeat", args.repeat]
+        script = Path(__file__).resolve().parent / "_agreement_db.py"
+        subprocess.run([sys.executable, str(script), "--url", url, *map(str, options)], check=True)
+
+
+def bare_calls(table: Any, repeat: int) -> Timings:
     import krippendorff
     from sklearn.metrics import cohen_kappa_score, confusion_matrix
     from statsmodels.stats.inter_rater import fleiss_kappa
 
-    rows: list[tuple[str, float]] = []
+    rows = Timings()
     reliability = table.matrix.T  # raters x items, NaN = missing: the library's own input form
     timed(
         "krippendorff.alpha(reliability_data)",
         lambda: krippendorff.alpha(reliability, level_of_measurement="ordinal"),
         rows,
+        repeat,
     )
     per_item = table.raters_per_item
     m = 2 if (per_item == 2).sum() >= (per_item == 3).sum() else 3
     codes = np.sort(np.nan_to_num(table.matrix[per_item == m], nan=-1), axis=1)[:, -m:].astype(int)
     counts = np.stack([(codes == c).sum(axis=1) for c in range(3)], axis=1)
-    timed("statsmodels fleiss_kappa(counts)", lambda: fleiss_kappa(counts), rows)
+    timed("statsmodels fleiss_kappa(counts)", lambda: fleiss_kappa(counts), rows, repeat)
     dense, a = table.matrix, len(table.annotators)
 
     def sklearn_pairs() -> None:
@@ -224,7 +287,7 @@ def bare_calls(table: Any) -> list[tuple[str, float]]:
                 if both.sum() >= 2:
                     cohen_kappa_score(dense[both, i], dense[both, j], labels=[0, 1, 2])
 
-    timed("sklearn cohen_kappa_score x 435 pairs", sklearn_pairs, rows)
+    timed("sklearn cohen_kappa_score x 435 pairs", sklearn_pairs, rows, 1)
     known = ~np.isnan(table.final)
 
     def sklearn_confusion() -> None:
@@ -232,16 +295,17 @@ def bare_calls(table: Any) -> list[tuple[str, float]]:
             mine = known & (table.rater == r)
             confusion_matrix(table.code[mine], table.final[mine], labels=[0, 1, 2])
 
-    timed("sklearn confusion_matrix x 30 annotators", sklearn_confusion, rows)
+    timed("sklearn confusion_matrix x 30 annotators", sklearn_confusion, rows, repeat)
     return rows
 
 
 def warm_up() -> None:
     """Pay imports (statsmodels takes ~1 s) and first-call costs before timing."""
-    from annotate.agreement import Rating, field_report
+    from annotate.agreement import Rating, RatingColumns, field_report
 
     tiny = [Rating(f"i{i}", f"a{a}", DIFFICULTY[(i + a) % 3]) for i in range(20) for a in range(3)]
     field_report(tiny, level="ordinal", categories=DIFFICULTY, bootstrap=10)
+    field_report(RatingColumns.from_ratings(tiny), level="ordinal", categories=DIFFICULTY, bootstrap=10)
 
 
 def make_parser() -> argparse.ArgumentParser:
@@ -252,9 +316,15 @@ def make_parser() -> argparse.ArgumentParser:
     parser.add_argument("--annotators", type=int, default=30)
     parser.add_argument("--bootstrap", type=int, default=200, help="resamples behind each alpha interval")
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--repeat", type=int, default=5, help="runs of each timing (best and median shown)")
     parser.add_argument("--no-db", action="store_true", help="skip the part that reads from a database")
     parser.add_argument(
         "--db", metavar="FILE", help="SQLite file to build (or reuse) instead of a temporary one"
+    )
+    parser.add_argument(
+        "--postgres",
+        metavar="NAME_OR_URL",
+        help="also time PostgreSQL: a database on 127.0.0.1:5432 (created if missing; reused) or a URL",
     )
     return parser
 

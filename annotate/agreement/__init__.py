@@ -1,10 +1,12 @@
 """Inter-annotator agreement: the plain core behind the dashboard, the API and ``manage.py agreement``.
 
-No Django here: a service turns stored labels into :class:`Rating` records (and submissions
-into :class:`Work` records) and calls :func:`field_report`. The formulas are the well-kept
-libraries' (scikit-learn's Cohen's kappa, statsmodels' Fleiss' kappa, the ``krippendorff``
-package); this package shapes the data for them, handles missing values and the undefined
-cases, and makes the bootstrap and the 435 annotator pairs fast enough for a dashboard.
+No Django here: a service turns stored labels into :class:`RatingColumns` (numpy columns, the
+same data as a list of :class:`Rating` records without an object per rating) and submissions
+into :class:`WorkColumns`, and calls :func:`field_report`, which takes either form. The
+formulas are the well-kept libraries' (scikit-learn's Cohen's kappa, statsmodels' Fleiss'
+kappa, the ``krippendorff`` package); this package shapes the data for them, handles missing
+values and the undefined cases, and makes the bootstrap and the 435 annotator pairs fast
+enough for a dashboard.
 
     table = rating_table(ratings, level="ordinal", categories=("easy", "medium", "hard"))
     krippendorff_alpha(table, bootstrap=200, seed=0)  # Estimate(value, ci_low, ci_high, ...)
@@ -17,10 +19,12 @@ from annotate.agreement.annotators import (
     Pace,
     Share,
     Work,
+    WorkColumns,
     annotator_pace,
     annotator_stats,
 )
-from annotate.agreement.choices import set_table, split_choices
+from annotate.agreement.choices import set_table, set_table_from_columns, split_choices
+from annotate.agreement.columns import Coded, RatingColumns, rating_table_from_columns
 from annotate.agreement.consensus import Consensus, consensus, normalise
 from annotate.agreement.csvfile import EXPECTED_COLUMNS, read_ratings_csv
 from annotate.agreement.report import (
@@ -56,6 +60,7 @@ __all__ = [
     "NEEDS_TWO",
     "NO_VARIATION",
     "AnnotatorStats",
+    "Coded",
     "Consensus",
     "Estimate",
     "FleissKappa",
@@ -63,10 +68,12 @@ __all__ = [
     "Pace",
     "PairwiseKappa",
     "Rating",
+    "RatingColumns",
     "RatingTable",
     "Share",
     "Weights",
     "Work",
+    "WorkColumns",
     "agreement_from_csv",
     "annotator_pace",
     "annotator_stats",
@@ -81,8 +88,10 @@ __all__ = [
     "parse_level",
     "percent_agreement",
     "rating_table",
+    "rating_table_from_columns",
     "read_ratings_csv",
     "set_table",
+    "set_table_from_columns",
     "split_choices",
     "table_report",
     "trend",

@@ -64,7 +64,7 @@ def krippendorff_alpha(
         return Estimate(None, reason=NEEDS_TWO)
     units = _Units.build(table, level)
     n_items, n_pairable = int(units.multiplicity.sum()), int(keep.sum())
-    seen = np.unique(table.value_index[keep])
+    seen = np.flatnonzero(np.bincount(table.value_index[keep], minlength=len(table.domain)))
     if len(seen) < 2:
         only = table.categories[int(seen[0])] if table.level.is_categorical else float(table.domain[seen[0]])
         return Estimate(None, n_items, n_pairable, NO_VARIATION.format(value=only))
@@ -138,36 +138,17 @@ class _Units:
     @classmethod
     def build(cls, table: RatingTable, level: Level, group_of_item: np.ndarray | None = None) -> _Units:
         """``group_of_item`` (items,) keeps items of different groups (weeks) in different patterns."""
-        per_item = table.raters_per_item
-        pairable = np.flatnonzero(per_item >= 2)
-        unit_of_item = np.full(len(per_item), -1)
-        unit_of_item[pairable] = np.arange(len(pairable))
-        keep = per_item[table.item] >= 2
-        domain, index = table.domain, table.value_index
-        n_units, v = len(pairable), len(domain)
-        unit = unit_of_item[table.item[keep]]
-        counts = sparse.csr_matrix((np.ones(len(unit)), (unit, index[keep])), shape=(n_units, v))
-        # Every ordered pair of an item's m values adds 1 / (m - 1) to the coincidence matrix.
-        i, j = table.pairs.i, table.pairs.j
-        pair_unit = unit_of_item[table.item[i]]
-        weight = 1.0 / (per_item[pairable][pair_unit] - 1)
-        observed: sparse.csr_matrix | np.ndarray
-        if level is Level.ORDINAL:
-            cells = np.concatenate([index[i] * v + index[j], index[j] * v + index[i]])
-            rows = np.concatenate([pair_unit, pair_unit])
-            observed = sparse.csr_matrix((np.tile(weight, 2), (rows, cells)), shape=(n_units, v * v))
-        else:
-            d = _distance(domain[index[i]], domain[index[j]], level)
-            observed = np.bincount(pair_unit, 2 * weight * d, minlength=n_units)
+        items = _ItemUnits.of(table, level)
+        n_units = len(items.pairable)
         multiplicity = np.ones(n_units, dtype=int)
-        group = np.zeros(n_units, dtype=int) if group_of_item is None else group_of_item[pairable]
-        if v <= PATTERN_MAX_VALUES:
-            dense = counts.toarray().astype(np.int64)
-            pattern = pd.factorize(_row_keys(dense))[0]
-            key = pattern * (int(group.max(initial=0)) + 1) + group
-            _, first, multiplicity = np.unique(key, return_index=True, return_counts=True)
-            counts, observed, group = sparse.csr_matrix(dense[first]), observed[first], group[first]
-        return cls(level, domain, multiplicity, counts, observed, group)
+        group = np.zeros(n_units, dtype=int) if group_of_item is None else group_of_item[items.pairable]
+        if items.pattern is None:
+            counts = sparse.csr_matrix(items.counts)
+            return cls(level, items.domain, multiplicity, counts, items.observed, group)
+        key = items.pattern * (int(group.max(initial=0)) + 1) + group
+        _, first, multiplicity = np.unique(key, return_index=True, return_counts=True)
+        counts, observed = sparse.csr_matrix(items.counts[first]), items.observed[first]
+        return cls(level, items.domain, multiplicity, counts, observed, group[first])
 
     def alphas(self, weights: np.ndarray) -> np.ndarray:
         """(B,) alpha of B weighted samples; ``weights``: (B, P) items drawn per pattern. NaN = undefined."""
@@ -199,6 +180,57 @@ class _Units:
             weights = rng.multinomial(n_items, share, size=min(batch, resamples - start)).astype(float)
             out.append(self.alphas(weights))
         return np.concatenate(out)
+
+
+@dataclass(frozen=True, eq=False)
+class _ItemUnits:
+    """Each pairable item reduced to what alpha needs, before items are grouped into patterns.
+
+    Alpha and the weekly trend both start from this; it is kept with the table
+    (:attr:`RatingTable.memo`), so each table is reduced once per level.
+    """
+
+    domain: np.ndarray  # (V,) values in order
+    pairable: np.ndarray  # (U,) the items with >= 2 ratings
+    counts: np.ndarray | sparse.csr_matrix  # (U, V) each item's values, counted (dense: int64)
+    observed: sparse.csr_matrix | np.ndarray  # ordinal: (U, V*V) coincidences; else (U,) sum(o * d)
+    pattern: np.ndarray | None  # (U,) equal for items with equal counts; None: too many values
+
+    @classmethod
+    def of(cls, table: RatingTable, level: Level) -> _ItemUnits:
+        key = ("alpha units", level)
+        if key not in table.memo:
+            table.memo[key] = cls._reduce(table, level)
+        reduced: _ItemUnits = table.memo[key]
+        return reduced
+
+    @classmethod
+    def _reduce(cls, table: RatingTable, level: Level) -> _ItemUnits:
+        per_item = table.raters_per_item
+        pairable = np.flatnonzero(per_item >= 2)
+        unit_of_item = np.full(len(per_item), -1)
+        unit_of_item[pairable] = np.arange(len(pairable))
+        keep = per_item[table.item] >= 2
+        domain, index = table.domain, table.value_index
+        n_units, v = len(pairable), len(domain)
+        unit = unit_of_item[table.item[keep]]
+        # Every ordered pair of an item's m values adds 1 / (m - 1) to the coincidence matrix.
+        i, j = table.pairs.i, table.pairs.j
+        pair_unit = unit_of_item[table.item[i]]
+        weight = 1.0 / (per_item[pairable][pair_unit] - 1)
+        observed: sparse.csr_matrix | np.ndarray
+        if level is Level.ORDINAL:
+            cells = np.concatenate([index[i] * v + index[j], index[j] * v + index[i]])
+            rows = np.concatenate([pair_unit, pair_unit])
+            observed = sparse.csr_matrix((np.tile(weight, 2), (rows, cells)), shape=(n_units, v * v))
+        else:
+            d = _distance(domain[index[i]], domain[index[j]], level)
+            observed = np.bincount(pair_unit, 2 * weight * d, minlength=n_units)
+        if v > PATTERN_MAX_VALUES:
+            counts = sparse.csr_matrix((np.ones(len(unit)), (unit, index[keep])), shape=(n_units, v))
+            return cls(domain, pairable, counts, observed, None)
+        dense = np.bincount(unit * v + index[keep], minlength=n_units * v).reshape(n_units, v)
+        return cls(domain, pairable, dense, observed, pd.factorize(_row_keys(dense))[0])
 
 
 def _row_keys(dense: np.ndarray) -> np.ndarray:

@@ -20,6 +20,7 @@ Definitions (the dashboard shows these words, so they are fixed here):
 
 from __future__ import annotations
 
+import math
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -115,14 +116,51 @@ class AnnotatorStats:
         }
 
 
-def annotator_pace(work: Iterable[Work]) -> dict[str, Pace]:
+@dataclass(frozen=True, eq=False)
+class WorkColumns:
+    """Submissions as aligned columns, N rows (row n is one :class:`Work`); ``annotators`` sorted."""
+
+    annotators: tuple[str, ...]
+    who: np.ndarray  # (N,) intp into annotators
+    items: tuple[str, ...]
+    item: np.ndarray  # (N,) intp into items
+    seconds: np.ndarray  # (N,) float active seconds; NaN = not measured
+    rejected: np.ndarray  # (N,) bool
+
+    def __len__(self) -> int:
+        return len(self.who)
+
+    @classmethod
+    def from_work(cls, work: Iterable[Work]) -> WorkColumns:
+        rows = list(work)
+        who, labels = pd.factorize(np.array([w.annotator for w in rows], dtype=object), sort=True)
+        item, items = pd.factorize(np.array([w.item for w in rows], dtype=object))
+        return cls(
+            annotators=tuple(str(name) for name in labels),
+            who=who.astype(np.intp),
+            items=tuple(items),
+            item=item.astype(np.intp),
+            seconds=np.array([w.seconds for w in rows], dtype=float),  # None -> NaN
+            rejected=np.fromiter((w.rejected for w in rows), dtype=bool, count=len(rows)),
+        )
+
+    def work(self) -> list[Work]:
+        """One :class:`Work` per row."""
+        return [
+            Work(self.annotators[a], self.items[i], None if math.isnan(s) else float(s), bool(r))
+            for a, i, s, r in zip(self.who, self.item, self.seconds, self.rejected, strict=True)
+        ]
+
+
+def annotator_pace(work: Iterable[Work] | WorkColumns) -> dict[str, Pace]:
     """Submissions, rejections and active time per annotator (see the module's definitions)."""
-    work = list(work)
-    if not work:
+    columns = work if isinstance(work, WorkColumns) else WorkColumns.from_work(work)
+    if not len(columns):
         return {}
-    who, labels = pd.factorize(np.array([w.annotator for w in work], dtype=object), sort=True)
-    seconds = np.array([w.seconds for w in work], dtype=float)  # None -> NaN
-    rejected = np.fromiter((w.rejected for w in work), dtype=bool, count=len(work))
+    used = np.bincount(columns.who, minlength=len(columns.annotators)) > 0
+    labels = [columns.annotators[i] for i in np.flatnonzero(used)]
+    who = (np.cumsum(used) - 1)[columns.who]
+    seconds, rejected = columns.seconds, columns.rejected
     # Zero or negative durations are clock glitches, not instant work: they count as untimed.
     timed = seconds > 0
     n = len(labels)
@@ -214,14 +252,21 @@ def _leave_one_out(table: RatingTable, *, min_share: float, min_votes: int) -> t
     """
     v = len(table.domain)
     index = table.value_index
-    counts = sparse.csr_matrix((np.ones(table.n_ratings), (table.item, index)), shape=(len(table.items), v))
+    counts: np.ndarray | sparse.csr_matrix
+    if len(table.items) * v <= BATCH_CELLS:  # the usual few categories: a dense items x values count
+        cells = np.bincount(table.item * v + index, minlength=len(table.items) * v)
+        counts = cells.reshape(len(table.items), v)
+    else:
+        shape = (len(table.items), v)
+        counts = sparse.csr_matrix((np.ones(table.n_ratings), (table.item, index)), shape=shape)
     others_total = table.raters_per_item[table.item] - 1
     reached = np.zeros(table.n_ratings, dtype=bool)
     matched = np.zeros(table.n_ratings, dtype=bool)
     step = max(1, BATCH_CELLS // max(v, 1))
     for start in range(0, table.n_ratings, step):
         part = slice(start, start + step)
-        others = counts[table.item[part]].toarray()
+        chosen = counts[table.item[part]]
+        others = chosen.toarray() if sparse.issparse(chosen) else chosen
         others[np.arange(len(others)), index[part]] -= 1
         top, winner = others.max(axis=1, initial=0), others.argmax(axis=1)
         unique = (others == top[:, None]).sum(axis=1) == 1

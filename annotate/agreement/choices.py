@@ -16,6 +16,7 @@ from typing import Any
 
 import numpy as np
 
+from annotate.agreement.columns import RatingColumns, build_table_from_columns
 from annotate.agreement.table import (
     NOT_A_CHOICE,
     Level,
@@ -41,23 +42,47 @@ def set_table(ratings: Iterable[Rating], *, choices: Sequence[Any] | None = None
     rows = present(ratings)
     if choices is None:
         choices = sorted_values({c for r in rows if is_multi(r.value) for c in r.value})
-    allowed = tuple(choices)
-    allowed_set, listing = set(allowed), ", ".join(map(repr, allowed))
-    index: dict[frozenset[Any], float] = {}
+    coder = SetCoder(choices)
+    table = build_table(rows, Level.NOMINAL, (), coder.encode, coder.explain)
+    return coder.finish(table)
 
-    def _allowed(choice: Any) -> bool:
+
+def set_table_from_columns(columns: RatingColumns, *, choices: Sequence[Any] | None = None) -> RatingTable:
+    """:func:`set_table` of ratings held as columns (the same table, without a record per rating)."""
+    rows = columns.present_rows()
+    if choices is None:
+        used = columns.value.levels_used(rows)
+        choices = sorted_values({c for v in used if is_multi(v) for c in v})
+    coder = SetCoder(choices)
+    table = build_table_from_columns(columns, rows, Level.NOMINAL, (), coder.encode, coder.explain)
+    return coder.finish(table)
+
+
+class SetCoder:
+    """Codes each distinct set of allowed choices as one category, numbered in order of first appearance.
+
+    One coder serves a whole table: values first, then final labels, then gold answers, so a
+    set seen only in a final label gets a code after every set annotators chose.
+    """
+
+    def __init__(self, choices: Sequence[Any]) -> None:
+        self.allowed = tuple(choices)
+        self._allowed_set, self._listing = set(self.allowed), ", ".join(map(repr, self.allowed))
+        self._index: dict[frozenset[Any], float] = {}
+
+    def _is_allowed(self, choice: Any) -> bool:
         try:
-            return choice in allowed_set
+            return choice in self._allowed_set
         except TypeError:  # unhashable: a dict or list where a choice should be
             return False
 
-    def by_set(values: list[Any]) -> np.ndarray:
+    def encode(self, values: list[Any]) -> np.ndarray:
         # A field has few distinct lists; each is checked once, then found by its tuple.
         known: dict[tuple[Any, ...], float] = {}
         codes = np.full(len(values), np.nan)
         for position, value in enumerate(values):
             if value is None or (type(value) not in _SEQUENCES and not is_multi(value)):
-                continue  # missing (NaN stays) or not a list (explained by build_table)
+                continue  # missing (NaN stays) or not a list (explained by the table builder)
             try:
                 codes[position] = known[tuple(value)]
                 continue
@@ -65,22 +90,23 @@ def set_table(ratings: Iterable[Rating], *, choices: Sequence[Any] | None = None
                 pass
             except TypeError:  # an unhashable element: never a valid choice
                 continue
-            if all(_allowed(c) for c in value):
-                code = index.setdefault(frozenset(value), float(len(index)))
+            if all(self._is_allowed(c) for c in value):
+                code = self._index.setdefault(frozenset(value), float(len(self._index)))
                 codes[position] = known[tuple(value)] = code
         return codes
 
-    def explain(r: Rating, what: str, value: Any) -> str:
+    def explain(self, r: Rating, what: str, value: Any) -> str:
         if not is_multi(value):
             return MIXED_MULTI.format(item=r.item, annotator=r.annotator, value=value)
-        stray = next(c for c in value if not _allowed(c))
+        stray = next(c for c in value if not self._is_allowed(c))
         return NOT_A_CHOICE.format(
-            item=r.item, annotator=r.annotator, what=what, value=stray, choices=listing
+            item=r.item, annotator=r.annotator, what=what, value=stray, choices=self._listing
         )
 
-    table = build_table(rows, Level.NOMINAL, (), by_set, explain)
-    sets = tuple(sorted(index, key=index.__getitem__))  # code -> set, in order of first appearance
-    return replace(table, categories=sets, is_sets=True, choices=allowed)
+    def finish(self, table: RatingTable) -> RatingTable:
+        """The coded table with its categories: code -> set, in order of first appearance."""
+        sets = tuple(sorted(self._index, key=self._index.__getitem__))
+        return replace(table, categories=sets, is_sets=True, choices=self.allowed)
 
 
 def split_choices(table: RatingTable) -> dict[Any, RatingTable]:
@@ -96,8 +122,7 @@ def split_choices(table: RatingTable) -> dict[Any, RatingTable]:
             result[known] = ticked[codes[known].astype(int)]
             return result
 
-        out[choice] = replace(
-            table,
+        out[choice] = table.recoded(
             categories=(False, True),
             code=recode(table.code),
             final=recode(table.final),

@@ -2,7 +2,9 @@
 
 Every number is a plain float or int, or None with a ``reason`` beside it. The service filters
 the ratings (project, field, SOP version, cluster, time window) before calling; the same
-function then serves the dashboard and the CSV check of an external pilot round.
+function then serves the dashboard and the CSV check of an external pilot round. Ratings come
+as a list of :class:`Rating` (the CSV check) or as :class:`RatingColumns` (the database read,
+no object per rating); both give the very same report.
 
 Shape of :func:`field_report` (single-valued field)::
 
@@ -37,11 +39,11 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-import pandas as pd
 
 from annotate.agreement.alpha import alpha_by_group, krippendorff_alpha
 from annotate.agreement.annotators import Pace, annotator_stats
-from annotate.agreement.choices import set_table, split_choices
+from annotate.agreement.choices import set_table, set_table_from_columns, split_choices
+from annotate.agreement.columns import RatingColumns, rating_table_from_columns
 from annotate.agreement.csvfile import read_ratings_csv
 from annotate.agreement.stats import (
     MIN_SHARED,
@@ -65,8 +67,12 @@ from flywheel.errors import InvalidInput
 MULTI_NEEDS_NOMINAL = "Multi-choice values are compared per choice and as sets; level {level} does not apply."
 
 
+# A list of ratings (the CSV check, tests) or the same as columns (the database read).
+Ratings = Iterable[Rating] | RatingColumns
+
+
 def field_report(
-    ratings: Iterable[Rating],
+    ratings: Ratings,
     *,
     level: Level | str,
     categories: Sequence[Any] | None = None,
@@ -83,12 +89,12 @@ def field_report(
     ``pace`` (:func:`annotator_pace` of the submissions) fills the annotators' pace columns; it
     does not depend on the field, so the dashboard computes it once for all fields.
     """
-    level, ratings = parse_level(level), list(ratings)
+    level, ratings = parse_level(level), _rows(ratings)
     options = {"bootstrap": bootstrap, "seed": seed, "min_shared": min_shared}
     if _is_multi_choice(ratings):
         if not level.is_categorical:
             raise InvalidInput(MULTI_NEEDS_NOMINAL.format(level=level))
-        sets = set_table(ratings, choices=categories)
+        sets = _set_table(ratings, categories)
         return {
             "field": field,
             "multi_choice": True,
@@ -99,7 +105,7 @@ def field_report(
             "by_choice": {str(c): table_report(t, **options) for c, t in split_choices(sets).items()},
             "annotators": _annotators(sets, pace, min_share, min_votes),
         }
-    table = rating_table(ratings, level=level, categories=categories)
+    table = _rating_table(ratings, level, categories)
     return {
         "field": field,
         "multi_choice": False,
@@ -131,16 +137,16 @@ def table_report(
 
 
 def weekly_trend(
-    ratings: Iterable[Rating],
+    ratings: Ratings,
     *,
     level: Level | str,
     categories: Sequence[Any] | None = None,
 ) -> dict[str, Any]:
     """Alpha and percent agreement per ISO week; a multi-choice field is judged on whole sets."""
-    level, ratings = parse_level(level), list(ratings)
+    level, ratings = parse_level(level), _rows(ratings)
     if _is_multi_choice(ratings):
-        return trend(set_table(ratings, choices=categories))
-    return trend(rating_table(ratings, level=level, categories=categories))
+        return trend(_set_table(ratings, categories))
+    return trend(_rating_table(ratings, level, categories))
 
 
 def trend(table: RatingTable) -> dict[str, Any]:
@@ -149,30 +155,24 @@ def trend(table: RatingTable) -> dict[str, Any]:
     An item belongs to the week of its last rating: the week its agreement became known.
     Alpha for every week comes from one pass (:func:`alpha_by_group`), not one call per week.
     """
-    dated = ~np.isnat(table.when)
-    last = pd.Series(table.when[dated]).groupby(table.item[dated]).max()
-    calendar = pd.DatetimeIndex(last.to_numpy()).isocalendar()
-    week_key = calendar["year"].to_numpy().astype(int) * 100 + calendar["week"].to_numpy().astype(int)
-    keys, week = np.unique(week_key, return_inverse=True)
-    group_of_item = np.full(len(table.items), -1)
-    group_of_item[last.index.to_numpy()] = week
-    agreement = percent_agreement_by_group(table, group_of_item, len(keys))
-    alphas = alpha_by_group(table, group_of_item, len(keys))
-    weeks = [
+    weeks = table.weeks
+    n_weeks = len(weeks.keys)
+    agreement = percent_agreement_by_group(table, weeks.group_of_item, n_weeks)
+    alphas = alpha_by_group(table, weeks.group_of_item, n_weeks)
+    rows = [
         {
             "week": f"{key // 100}-W{key % 100:02d}",
             "n_items": int(n),
             "percent_agreement": agreement[g].to_dict(),
             "alpha": alphas[g].to_dict(),
         }
-        for g, (key, n) in enumerate(zip(keys, np.bincount(week, minlength=len(keys)), strict=True))
+        for g, (key, n) in enumerate(zip(weeks.keys, weeks.n_items, strict=True))
     ]
-    rated = table.raters_per_item > 0
-    return {"weeks": weeks, "n_items_undated": int(rated.sum() - len(last))}
+    return {"weeks": rows, "n_items_undated": weeks.n_undated}
 
 
 def boundary_consistency(
-    ratings: Iterable[Rating],
+    ratings: Ratings,
     *,
     boundary_items: Collection[str] | None = None,
     field: str = "must_refuse",
@@ -187,8 +187,14 @@ def boundary_consistency(
     it would drown in the easy cases. ``boundary_items`` restricts ``ratings`` (None: already done).
     """
     keep = set(boundary_items) if boundary_items is not None else None
-    chosen = [r for r in ratings if keep is None or r.item in keep]
-    table = rating_table(chosen, level=Level.NOMINAL, categories=(False, True))
+    if isinstance(ratings, RatingColumns):
+        if keep is not None:
+            chosen = np.fromiter((item in keep for item in ratings.items), bool, len(ratings.items))
+            ratings = ratings.take(chosen[ratings.item])
+        table = rating_table_from_columns(ratings, level=Level.NOMINAL, categories=(False, True))
+    else:
+        chosen_ratings = [r for r in ratings if keep is None or r.item in keep]
+        table = rating_table(chosen_ratings, level=Level.NOMINAL, categories=(False, True))
     refuse = float(table.code.mean()) if table.n_ratings else None
     return {
         "field": field,
@@ -222,9 +228,29 @@ def agreement_from_csv(
     return {"source": Path(path).name, **report}
 
 
-def _is_multi_choice(ratings: list[Rating]) -> bool:
+def _rows(ratings: Ratings) -> list[Rating] | RatingColumns:
+    return ratings if isinstance(ratings, RatingColumns) else list(ratings)
+
+
+def _is_multi_choice(ratings: list[Rating] | RatingColumns) -> bool:
     """Judged by the first value present; a list among single values (or the reverse) fails in coding."""
+    if isinstance(ratings, RatingColumns):
+        return is_multi(ratings.first_value())
     return is_multi(next((r.value for r in ratings if not is_missing(r.value)), None))
+
+
+def _rating_table(
+    ratings: list[Rating] | RatingColumns, level: Level, categories: Sequence[Any] | None
+) -> RatingTable:
+    if isinstance(ratings, RatingColumns):
+        return rating_table_from_columns(ratings, level=level, categories=categories)
+    return rating_table(ratings, level=level, categories=categories)
+
+
+def _set_table(ratings: list[Rating] | RatingColumns, choices: Sequence[Any] | None) -> RatingTable:
+    if isinstance(ratings, RatingColumns):
+        return set_table_from_columns(ratings, choices=choices)
+    return set_table(ratings, choices=choices)
 
 
 def _counts(table: RatingTable) -> dict[str, int]:

@@ -161,9 +161,8 @@ def pairwise_cohen(
 
 def _pair_kappas(table: RatingTable, weights: Weights | None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """(pair ids a * A + b, shared items, kappa or NaN) of every pair that shares an item."""
-    n, v, pairs = len(table.annotators), len(table.categories), table.pairs
-    a, b = table.rater[pairs.i], table.rater[pairs.j]  # a < b: an item's ratings are sorted by annotator
-    pair_ids, pair_of = np.unique(a * n + b, return_inverse=True)
+    v, pairs = len(table.categories), table.pairs
+    pair_ids, pair_of = table.rater_pairs
     x, y = table.code[pairs.i].astype(int), table.code[pairs.j].astype(int)
     confusion = np.bincount((pair_of * v + x) * v + y, minlength=len(pair_ids) * v * v).reshape(-1, v, v)
     total = confusion.sum(axis=(1, 2))
@@ -193,7 +192,7 @@ def fleiss(table: RatingTable) -> FleissKappa:
     used = counts == m
     keep = used[table.item]
     v = len(table.categories)
-    _, row = np.unique(table.item[keep], return_inverse=True)
+    row = (np.cumsum(used) - 1)[table.item[keep]]  # the item's rank among the used ones
     value_counts = np.bincount(row * v + table.code[keep].astype(int), minlength=int(used.sum()) * v).reshape(
         -1, v
     )

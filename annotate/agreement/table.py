@@ -6,7 +6,8 @@ choice order for nominal and ordinal fields, the number itself for interval and 
 Long form, not a dense items x annotators matrix, because 40k items x 30 annotators is mostly
 holes; :attr:`RatingTable.matrix` gives the dense view (NaN = missing) for whoever needs it.
 
-Multi-choice fields are coded in :mod:`annotate.agreement.choices`.
+Multi-choice fields are coded in :mod:`annotate.agreement.choices`; ratings held as columns
+(the database read) in :mod:`annotate.agreement.columns`, into the same table.
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from annotate.agreement.weeks import Weeks, item_weeks
 from flywheel.errors import InvalidInput
 
 BAD_LEVEL = "Unknown level of measurement {level!r}; expected one of nominal, ordinal, interval, ratio."
@@ -152,6 +154,35 @@ class RatingTable:
         offsets = np.concatenate([np.full(len(x), k) for k, x in enumerate(left, 1)]) if left else i
         return Pairs(i=i, j=i + offsets)
 
+    @cached_property
+    def rater_pairs(self) -> tuple[np.ndarray, np.ndarray]:
+        """(pair ids a * A + b of the annotator pairs that share an item, each co-rated pair's index)."""
+        a, b = self.rater[self.pairs.i], self.rater[self.pairs.j]  # a < b: sorted by annotator
+        pair_ids, pair_of = np.unique(a * len(self.annotators) + b, return_inverse=True)
+        return pair_ids, pair_of
+
+    @cached_property
+    def weeks(self) -> Weeks:
+        """The ISO week (UTC) each item's agreement became known in: that of its last rating."""
+        return item_weeks(self.item, self.when, self.raters_per_item)
+
+    @cached_property
+    def memo(self) -> dict[Any, Any]:
+        """Work two statistics share on this very table (alpha's per-item reduction, per level)."""
+        return {}
+
+    def recoded(self, **changes: Any) -> RatingTable:
+        """The same ratings with other codes (``code``, ``final``, ``gold``, ``categories``, ...).
+
+        What depends only on who rated which item when (pairs, raters per item, weeks) is
+        computed here once and shared, not recomputed per table: the per-choice tables of a
+        multi-choice field each get a full report.
+        """
+        table = replace(self, **changes)
+        for name in _SHAPE:
+            table.__dict__[name] = getattr(self, name)  # what cached_property itself does
+        return table
+
     def select(self, keep: np.ndarray) -> RatingTable:
         """The same table with only the ratings ``keep`` picks (a mask, or positions in rating order)."""
         return replace(
@@ -163,6 +194,10 @@ class RatingTable:
             gold=self.gold[keep],
             when=self.when[keep],
         )
+
+
+# The cached properties of a table that its item, rater and when arrays alone decide.
+_SHAPE = ("raters_per_item", "pairs", "rater_pairs", "weeks")
 
 
 def is_missing(value: Any) -> bool:
@@ -194,23 +229,33 @@ def rating_table(
     rows = present(ratings)
     if level.is_categorical:
         cats = tuple(categories) if categories is not None else _observed_order(rows, level)
-        index = {c: float(i) for i, c in enumerate(cats)}
-        listing = ", ".join(map(repr, cats))
+        return build_table(rows, level, cats, *category_coder(cats))
+    return build_table(rows, level, (), *number_coder(level))
 
-        def by_category(values: list[Any]) -> np.ndarray:
-            try:
-                return np.array([index.get(v, math.nan) for v in values], dtype=float)
-            except TypeError:  # an unhashable value: code one by one, so only that one is invalid
-                return np.array([index.get(v, math.nan) if _hashable(v) else math.nan for v in values])
 
-        def not_a_choice(r: Rating, what: str, value: Any) -> str:
-            if is_multi(value):
-                return MULTI_NEEDS_LIST.format(item=r.item, annotator=r.annotator, value=value)
-            return NOT_A_CHOICE.format(
-                item=r.item, annotator=r.annotator, what=what, value=value, choices=listing
-            )
+def category_coder(categories: tuple[Any, ...]) -> tuple[Encoder, Explainer]:
+    """Codes a category by its index in ``categories``; explains a value that is not one of them."""
+    index = {c: float(i) for i, c in enumerate(categories)}
+    listing = ", ".join(map(repr, categories))
 
-        return build_table(rows, level, cats, by_category, not_a_choice)
+    def by_category(values: list[Any]) -> np.ndarray:
+        try:
+            return np.array([index.get(v, math.nan) for v in values], dtype=float)
+        except TypeError:  # an unhashable value: code one by one, so only that one is invalid
+            return np.array([index.get(v, math.nan) if _hashable(v) else math.nan for v in values])
+
+    def not_a_choice(r: Rating, what: str, value: Any) -> str:
+        if is_multi(value):
+            return MULTI_NEEDS_LIST.format(item=r.item, annotator=r.annotator, value=value)
+        return NOT_A_CHOICE.format(
+            item=r.item, annotator=r.annotator, what=what, value=value, choices=listing
+        )
+
+    return by_category, not_a_choice
+
+
+def number_coder(level: Level) -> tuple[Encoder, Explainer]:
+    """Codes a finite number as itself (bools are not numbers); explains any other value."""
 
     def by_number(values: list[Any]) -> np.ndarray:
         numbers = pd.to_numeric(pd.Series(values, dtype=object), errors="coerce").to_numpy(dtype=float)
@@ -222,7 +267,7 @@ def rating_table(
             return MULTI_NEEDS_LIST.format(item=r.item, annotator=r.annotator, value=value)
         return NOT_A_NUMBER.format(item=r.item, annotator=r.annotator, what=what, value=value, level=level)
 
-    return build_table(rows, level, (), by_number, not_a_number)
+    return by_number, not_a_number
 
 
 def build_table(
@@ -271,6 +316,11 @@ def _hashable(value: Any) -> bool:
 
 def _observed_order(rows: list[Rating], level: Level) -> tuple[Any, ...]:
     values = [r.value for r in rows] + [v for r in rows for v in (r.final, r.gold) if not is_missing(v)]
+    return observed_order(values, level)
+
+
+def observed_order(values: Iterable[Any], level: Level) -> tuple[Any, ...]:
+    """The categories of a field given without choices: the values seen, sorted (numbers for ordinal)."""
     # An unhashable value (a list) is left to the coding step, which names it.
     seen = {v for v in values if _hashable(v)}
     is_number = all(isinstance(v, int | float) and not isinstance(v, bool) for v in seen)

@@ -94,7 +94,14 @@ class Export(LeadsOnly):
             OpenApiParameter("format", str, enum=["csv", "json"], description="Default csv."),
             *FILTERS[1:],
         ],
-        responses={(200, "text/csv"): OpenApiTypes.STR, (200, "application/json"): OpenApiTypes.OBJECT},
+        responses={
+            (200, "text/csv"): OpenApiTypes.STR,
+            # An array of rows, one object per annotation (not one object).
+            (200, "application/json"): {
+                "type": "array",
+                "items": {"type": "object", "additionalProperties": {}},
+            },
+        },
     )
     def get(self, request: Request, project_id: int) -> StreamingHttpResponse:
         project = project_from(self)

@@ -32,10 +32,10 @@ from annotate.agreement import (
     boundary_consistency,
     field_report,
     krippendorff_alpha,
-    rating_table,
-    set_table,
+    rating_table_from_columns,
+    set_table_from_columns,
 )
-from annotate.agreement.table import is_missing, is_multi
+from annotate.agreement.table import is_multi
 from annotate.agreement_filters import AgreementFilters
 from annotate.models import SOP, Annotation, ReviewAction, Sample, Task
 from annotate.selectors_agreement import MUST_REFUSE, SAMPLE_TYPE, RatingData, rating_data
@@ -117,11 +117,11 @@ def dashboard_from(
 ) -> dict[str, Any]:
     """The statistics of ratings already read (the bench times this part apart from the read)."""
     schema = data.schema
-    pace = annotator_pace(data.work)
+    pace = annotator_pace(data.submissions)
     fields = {}
     for spec in data.fields:
         report = field_report(
-            data.ratings[spec.name],
+            data.columns[spec.name],
             level=spec.level,
             categories=spec.categories,
             pace=pace,
@@ -146,7 +146,7 @@ def dashboard_from(
             "annotations": data.n_annotations,
             "tasks": data.n_tasks,
             "annotators": len(data.annotators),
-            "submissions": len(data.work),
+            "submissions": len(data.submissions),
         },
         "field_order": [spec.name for spec in data.fields],
         "fields": fields,
@@ -167,7 +167,7 @@ def _boundary(data: RatingData, *, bootstrap: int, seed: int) -> dict[str, Any]:
             "reason": NO_BOUNDARY_FIELDS,
         }
     report = boundary_consistency(
-        data.ratings.get(MUST_REFUSE, []), boundary_items=data.boundary_items, bootstrap=bootstrap, seed=seed
+        data.columns[MUST_REFUSE], boundary_items=data.boundary_items, bootstrap=bootstrap, seed=seed
     )
     reason = None if data.boundary_items else NO_BOUNDARY_ITEMS
     return {**report, "n_boundary_items": len(data.boundary_items), "reason": reason}
@@ -238,12 +238,11 @@ def agreement_gate(
     base = filters or AgreementFilters()
     chosen = AgreementFilters((field,), base.sop_versions, base.clusters, base.since, base.until)
     data = rating_data(project=project, filters=chosen, with_work=False, with_boundary=False)
-    spec, ratings = data.fields[0], data.ratings[field]
-    first = next((r.value for r in ratings if not is_missing(r.value)), None)
-    if is_multi(first):
-        table = set_table(ratings, choices=spec.categories)
+    spec, columns = data.fields[0], data.columns[field]
+    if is_multi(columns.first_value()):
+        table = set_table_from_columns(columns, choices=spec.categories)
     else:
-        table = rating_table(ratings, level=spec.level, categories=spec.categories)
+        table = rating_table_from_columns(columns, level=spec.level, categories=spec.categories)
     n = int((table.raters_per_item >= 2).sum())
 
     def result(

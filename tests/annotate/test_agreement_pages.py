@@ -10,8 +10,11 @@ from datetime import timedelta
 import pytest
 from django.test import Client
 
+from annotate.agreement import annotator_pace, boundary_consistency, field_report
+from annotate.agreement_filters import AgreementFilters
 from annotate.models import Annotation, Assignment, Role, Sample, Task
-from annotate.services.agreement import GATE_MIN_ITEMS, agreement_gate
+from annotate.selectors_agreement import rating_data
+from annotate.services.agreement import GATE_MIN_ITEMS, agreement_dashboard, agreement_gate
 from flywheel.errors import InvalidInput
 from tests.annotate.agreement_data import MONDAY, label, settle
 from tests.annotate.conftest import make_tasks
@@ -67,6 +70,37 @@ def test_the_page_shows_headline_numbers_charts_tables_and_the_boundary_panel(ra
     dashboard = response.context["dashboard"]
     assert response.context["field"] == "difficulty"
     assert dashboard["fields"]["difficulty"]["n_items_pairable"] == 12
+
+
+def test_the_dashboard_read_as_columns_gives_the_numbers_rating_records_give(rated):
+    # The page's numbers come from the columnar read; the same ratings as records (the CSV path,
+    # field by field) must give every number alike, to the last bit.
+    project, *_ = rated
+    dashboard = agreement_dashboard(project)
+    data = rating_data(project=project, filters=AgreementFilters())
+    pace = annotator_pace(data.work)
+    rule = {"min_share": data.schema.min_share, "min_votes": data.schema.min_votes}
+    for spec in data.fields:
+        report = field_report(
+            data.ratings[spec.name],
+            level=spec.level,
+            categories=spec.categories,
+            pace=pace,
+            field=spec.name,
+            **rule,
+        )
+        shown = {
+            k: v
+            for k, v in dashboard["fields"][spec.name].items()
+            if k not in ("label", "type", "outside_schema")
+        }
+        assert shown == report, spec.name
+    boundary = boundary_consistency(data.ratings["must_refuse"], boundary_items=data.boundary_items)
+    assert {k: dashboard["boundary"][k] for k in boundary} == boundary
+    assert dashboard["boundary"]["n_boundary_items"] == 6
+    assert dashboard["pace"] == {
+        name: {"submitted": p.submitted, "rejected": p.rejected, **p.to_dict()} for name, p in pace.items()
+    }
 
 
 def test_an_unknown_field_or_filter_is_explained_on_the_page_not_a_crash(rated):

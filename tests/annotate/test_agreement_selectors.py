@@ -1,15 +1,19 @@
-"""Ratings from the database, shaped for the agreement core: missing values, gold, final, rounds, filters."""
+"""Ratings from the database, shaped for the agreement core: missing values, gold, final, rounds, filters,
+and the rows as the driver gives them (batches, times, labels that are no object)."""
 
 from __future__ import annotations
 
+import gc
 from datetime import UTC, datetime, timedelta
 
+import numpy as np
 import pytest
 
 from annotate.agreement import NEEDS_TWO
 from annotate.agreement_filters import AgreementFilters, agreement_filters
 from annotate.models import Annotation, Role, Sample
-from annotate.selectors_agreement import agreement_schema, rating_data, work_list
+from annotate.selectors_agreement import agreement_schema, rating_data, rating_queries, work_list
+from annotate.selectors_agreement.queries import batches
 from annotate.services.agreement import agreement_dashboard
 from annotate.services.review import requeue, review_fix, review_reject
 from annotate.services.tasks import task_make_gold
@@ -89,6 +93,70 @@ def test_a_gold_task_carries_its_answer_and_a_final_sample_its_label(labeling):
     difficulty = by_item(rating_data(project=project, filters=AgreementFilters()).ratings["difficulty"])
     assert difficulty[(str(gold.pk), "ann1")].gold == "easy"  # known even where the annotator erred
     assert (str(normal.pk), "ann1") not in difficulty  # left empty: no rating
+
+
+def test_the_rows_come_in_batches_exactly_as_values_list_gives_them(labeling):
+    project, _, ann1, ann2 = labeling
+    gold, normal = make_tasks(project, 2, required=2)
+    task_make_gold(task=gold, answer={"verdict": "bad", "notes": "never read"})
+    for task in (gold, normal):
+        label(task, ann1, {"verdict": "bad", "error_types": ["tone"]}, when=MONDAY, seconds=12.5)
+        label(task, ann2, {"verdict": "bad", "error_types": ["tone"], "notes": "stays in the database"})
+    settle(normal)
+    queries = rating_queries(project, AgreementFilters(), agreement_schema(project))
+    for name, query in queries.items():
+        # The read takes the driver's rows by position: the SQL must keep the values_list order.
+        assert [row for batch in batches(query) for row in batch] == list(query), name
+        assert len(list(query)) == {"annotations": 4, "finals": 1, "gold": 1}[name]
+    texts = [label for _, _, label, *_ in queries["annotations"]]
+    assert all(
+        isinstance(text, str) and "notes" not in text and "corrected_output" not in text for text in texts
+    )
+
+
+def test_submit_times_are_read_to_the_microsecond(labeling):
+    project, _, ann1, ann2 = labeling
+    task = make_tasks(project, 1, required=2)[0]
+    moments = (
+        MONDAY + timedelta(microseconds=123457),
+        MONDAY + timedelta(days=400, seconds=1, microseconds=1),
+    )
+    label(task, ann1, {"verdict": "bad"}, when=moments[0])
+    label(task, ann2, {"verdict": "bad"}, when=moments[1])
+    data = rating_data(project=project, filters=AgreementFilters())
+    assert sorted(r.when for r in data.ratings["verdict"]) == list(moments)
+    expected = np.array([m.replace(tzinfo=None) for m in moments], dtype="datetime64[ns]")
+    np.testing.assert_array_equal(np.sort(data.columns["verdict"].when), expected)
+
+
+def test_a_stored_label_that_is_no_object_rates_nothing_but_counts_as_work(labeling):
+    project, _, ann1, ann2 = labeling
+    task, other = make_tasks(project, 2, required=2)
+    for t in (task, other):
+        label(t, ann1, {"verdict": "bad"})
+        label(t, ann2, {"verdict": "bad"})
+    settle(other)
+    Annotation.objects.filter(task=task, annotator=ann1).update(values=["not", "an", "object"])
+    Sample.objects.filter(task=other).update(values="not an object")
+    data = rating_data(project=project, filters=AgreementFilters())
+    verdict = by_item(data.ratings["verdict"])
+    assert (str(task.pk), "ann1") not in verdict and verdict[(str(task.pk), "ann2")].value == "bad"
+    assert verdict[(str(other.pk), "ann1")].final is None  # the final sample's label is unreadable
+    assert len(data.work) == 4 and data.n_annotations == 4
+
+
+def test_the_read_pauses_the_cycle_collector_only_while_rows_stream_in(labeling):
+    project, _, ann1, _ = labeling
+    label(make_tasks(project, 1)[0], ann1, {"verdict": "bad"})
+    assert gc.isenabled()
+    rating_data(project=project, filters=AgreementFilters())
+    assert gc.isenabled()
+    gc.disable()
+    try:
+        rating_data(project=project, filters=AgreementFilters())
+        assert not gc.isenabled()  # left as the caller had it
+    finally:
+        gc.enable()
 
 
 def test_a_requeued_task_counts_only_its_new_round_and_its_old_final_label_is_gone(labeling):

@@ -34,3 +34,29 @@ def ratings(
             day = draw(st.integers(0, 30))
             out.append(Rating(f"item{i}", f"ann{a}", draw(values), when=START + timedelta(days=day)))
     return out
+
+
+@st.composite
+def labeled(
+    draw: st.DrawFn,
+    *,
+    values: st.SearchStrategy | None = None,
+    max_items: int = 20,
+    max_annotators: int = 5,
+) -> list[Rating]:
+    """Ratings as a reader meets them: missing values, a final label or gold answer on some items
+    (the item's, on each of its rows), times now and then unknown, rows in any order."""
+    values = values if values is not None else st.sampled_from(CATEGORIES)
+    maybe = st.one_of(st.none(), values)
+    n_items, n_annotators = draw(st.integers(1, max_items)), draw(st.integers(1, max_annotators))
+    out = []
+    for i in range(n_items):
+        final, gold = draw(maybe), draw(st.none() | values)
+        for a in range(n_annotators):
+            if draw(st.booleans()) and draw(st.booleans()):
+                continue  # this annotator never saw the item
+            when = draw(
+                st.none() | st.integers(0, 60).map(lambda d: START + timedelta(days=d, microseconds=d))
+            )
+            out.append(Rating(f"item{i}", f"ann{a}", draw(maybe), when=when, gold=gold, final=final))
+    return draw(st.permutations(out))

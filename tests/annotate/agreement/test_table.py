@@ -150,3 +150,20 @@ def test_a_multi_choice_value_outside_the_choices_names_the_stray_choice():
 )
 def test_the_field_type_dictates_the_level(field_type, ordinal, level):
     assert level_for_field(field_type, ordinal=ordinal) is level
+
+
+def test_the_per_choice_tables_share_what_only_items_annotators_and_times_decide():
+    rows = [
+        Rating("t1", "a", ["tone"], when=datetime(2025, 1, 6, tzinfo=UTC)),
+        Rating("t1", "b", ["tone", "facts"], when=datetime(2025, 1, 7, tzinfo=UTC)),
+        Rating("t2", "a", [], when=datetime(2025, 1, 14, tzinfo=UTC)),
+        Rating("t2", "b", ["facts"]),
+    ]
+    sets = set_table(rows, choices=("facts", "tone"))
+    facts, tone = split_choices(sets).values()
+    assert facts.pairs is tone.pairs is sets.pairs and facts.weeks is tone.weeks is sets.weeks
+    assert facts.rater_pairs is sets.rater_pairs
+    assert sets.weeks.keys.tolist() == [202502, 202503]
+    # Codes are the choice's own; what was computed on codes (the memo) is not carried over.
+    assert facts.code.tolist() == [0, 1, 0, 1] and tone.code.tolist() == [1, 1, 0, 0]
+    assert facts.memo is not sets.memo
