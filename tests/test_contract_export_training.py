@@ -93,7 +93,7 @@ def train(method: str, release: Path, model: Path, out: Path, *extra: str) -> No
     command = [
         sys.executable, "-m", "training", method, "--release", str(release), "--config", str(TINY_CONFIG),
         f"--base_model={model}", "--output", str(out), "--max_steps=4", "--eval_steps=2", "--save_steps=2",
-        "--eval_generate_rows=4", *extra,
+        "--eval_generate_rows=0", *extra,  # every test row: the JSON ones among them are checked
     ]  # fmt: skip
     env = {**os.environ, "OMP_NUM_THREADS": "1", "HF_HUB_OFFLINE": "1"}
     done = subprocess.run(

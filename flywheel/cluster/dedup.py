@@ -30,6 +30,15 @@ _EDGE_PUNCT_RE = re.compile(r"^[\W_]+|[\W_]+$")
 
 def normalise(text: str) -> str:
     """Canonical form for exact-duplicate grouping: NFKC, casefold, single spaces, no edge punctuation."""
+    if text.isascii():  # NFKC is the identity on ASCII and casefold is lower(): the common case, fast
+        text = " ".join(text.lower().split())
+        # [\W_] is "not alphanumeric": strip such runs at both ends as the regex does.
+        start, end = 0, len(text)
+        while start < end and not text[start].isalnum():
+            start += 1
+        while end > start and not text[end - 1].isalnum():
+            end -= 1
+        return text[start:end]
     text = unicodedata.normalize("NFKC", text).casefold()
     return _EDGE_PUNCT_RE.sub("", _SPACE_RE.sub(" ", text).strip())
 

@@ -16,6 +16,7 @@ import numpy as np
 from jsonschema.exceptions import best_match
 
 from flywheel.export.records import SPLITS, ExportItem, Split
+from flywheel.export.spill import Facts
 from flywheel.rules.checks import schema_validator
 
 NOT_JSON = "item {key}: the golden answer of a JSON task does not parse ({error} at line {line} column {col})"
@@ -104,7 +105,7 @@ class LeakCheck:
         self._release = release
         self._held_out: list[str] = []
 
-    def add(self, item: ExportItem, split: Split, content: bytes) -> None:
+    def add(self, item: ExportItem | Facts, split: Split, content: bytes) -> None:
         row = len(self._keys)
         self._keys.append(item.item_key)
         self._splits.append(SPLIT_CODES[split])

@@ -55,11 +55,13 @@ def _clean_value(value: Any) -> Any:
 
 
 def _is_clean(value: Any) -> bool:
-    if type(value) is str:
+    kind = type(value)
+    if kind is str:
         return ("\r" not in value and value.isascii()) or _encodes(value)
-    if isinstance(value, Mapping):
+    # Exact types first: isinstance against the ABCs costs more than the check itself.
+    if kind is dict or (kind is not list and kind is not tuple and isinstance(value, Mapping)):
         return all(_is_clean(item) for item in value.values())
-    if isinstance(value, list | tuple):
+    if kind is list or kind is tuple or isinstance(value, list | tuple):
         return all(_is_clean(item) for item in value)
     return True
 
@@ -150,15 +152,18 @@ def item_texts(item: ExportItem) -> list[str]:
 
 
 def _strings(value: Any, out: list[str]) -> None:
-    if isinstance(value, str):
+    kind = type(value)
+    if kind is str:
         out.append(value)
-    elif isinstance(value, Mapping):
+    elif kind is dict or (kind is not list and kind is not tuple and isinstance(value, Mapping)):
         for key, item in value.items():
             if key != "role":
                 _strings(item, out)
-    elif isinstance(value, list | tuple):
+    elif kind is list or kind is tuple or isinstance(value, list | tuple):
         for item in value:
             _strings(item, out)
+    elif isinstance(value, str):
+        out.append(value)
 
 
 def meta(item: ExportItem, release_id: str) -> dict[str, Any]:
@@ -274,7 +279,7 @@ def dumps_line(row: Any) -> bytes:
 
 
 def _line(text: str) -> bytes:
-    if any(ch in text for ch in _LINE_BREAKS):
+    if not text.isascii() and ("\u2028" in text or "\u2029" in text or "\x85" in text):
         for raw, escaped in _LINE_BREAKS.items():
             text = text.replace(raw, escaped)
     return (text + "\n").encode("utf-8")

@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from flywheel.export.records import SPLITS, ExportItem, ReleaseSpec, Split, iso
+from flywheel.export.spill import Facts
 
 MANIFEST_VERSION = 1
 PACKAGES = ("jsonschema", "numpy", "scipy", "presidio-analyzer", "spacy", "sentence-transformers")
@@ -62,7 +63,7 @@ class Tally:
     SLICES = ("sample_type", "task_type", "cluster", "difficulty", "origin", "output_format")
 
     def __init__(self) -> None:
-        self.items: Counter[str] = Counter()
+        self._items: Counter[str] = Counter()
         self.sft: Counter[str] = Counter()
         self.dpo: Counter[str] = Counter()
         self.alpaca: Counter[str] = Counter()
@@ -71,37 +72,75 @@ class Tally:
             s.value: {name: Counter() for name in (*self.SLICES, "must_refuse")} for s in SPLITS
         }
         self.cells: dict[tuple[str, str, str, str], list[int]] = defaultdict(lambda: [0, 0])
-        self.sop_versions: Counter[Any] = Counter()
+        self._sop_versions: Counter[Any] = Counter()
         self.annotators: Counter[str] = Counter()
         self.reviewers: Counter[str] = Counter()
         self.decisions: Counter[str] = Counter()
         self.multi_annotated = 0
+        # Rows are counted by their combination of tallied fields (few distinct ones in a release)
+        # and spread over the counters when a figure is read: one dict update per row.
+        self._pending: Counter[tuple[Any, ...]] = Counter()
 
-    def add(self, item: ExportItem, split: Split, *, dpo: bool) -> None:
-        s = split.value
-        self.items[s] += 1
-        self.sft[s] += 1
-        self.dpo[s] += int(dpo)
-        slices = self.by_split[s]
-        for name in self.SLICES:
-            slices[name][getattr(item, name) or "none"] += 1
-        slices["must_refuse"][str(item.must_refuse).lower()] += 1
-        cell = self.cells[(s, item.sample_type, item.task_type, item.cluster or "none")]
-        cell[0] += 1
-        cell[1] += int(dpo)
-        self.sop_versions[item.sop_version] += 1
-        for name in item.annotators or ((item.annotator,) if item.annotator else ()):
-            self.annotators[name] += 1
-        if item.reviewer:
-            self.reviewers[item.reviewer] += 1
-        self.decisions[item.decision or "none"] += 1
-        self.multi_annotated += len(item.annotators) >= 2
+    def add(self, item: ExportItem | Facts, split: Split, *, dpo: bool) -> None:
+        self._pending[
+            (
+                split.value,
+                item.sample_type,
+                item.task_type,
+                item.cluster,
+                item.difficulty,
+                item.origin,
+                item.output_format,
+                item.must_refuse,
+                item.sop_version,
+                tuple(item.annotators),
+                item.annotator,
+                item.reviewer,
+                item.decision,
+                dpo,
+            )
+        ] += 1
+
+    def _settle(self) -> None:
+        pending, self._pending = self._pending, Counter()
+        for row, k in pending.items():
+            s, sample_type, task_type, cluster, difficulty, origin, output_format = row[:7]
+            must_refuse, sop_version, annotators, annotator, reviewer, decision, dpo = row[7:]
+            self._items[s] += k
+            self.sft[s] += k
+            self.dpo[s] += k * int(dpo)
+            slices = self.by_split[s]
+            values = (sample_type, task_type, cluster, difficulty, origin, output_format)
+            for name, value in zip(self.SLICES, values, strict=True):
+                slices[name][value or "none"] += k
+            slices["must_refuse"][str(must_refuse).lower()] += k
+            cell = self.cells[(s, sample_type, task_type, cluster or "none")]
+            cell[0] += k
+            cell[1] += k * int(dpo)
+            self._sop_versions[sop_version] += k
+            for name in annotators or ((annotator,) if annotator else ()):
+                self.annotators[name] += k
+            if reviewer:
+                self.reviewers[reviewer] += k
+            self.decisions[decision or "none"] += k
+            self.multi_annotated += k * (len(annotators) >= 2)
+
+    @property
+    def items(self) -> Counter[str]:
+        self._settle()
+        return self._items
+
+    @property
+    def sop_versions(self) -> Counter[Any]:
+        self._settle()
+        return self._sop_versions
 
     @property
     def total(self) -> int:
         return sum(self.items.values())
 
     def counts(self) -> dict[str, Any]:
+        self._settle()
         return {
             "items": self.total,
             "sft": {s.value: self.sft[s.value] for s in SPLITS},
@@ -128,12 +167,14 @@ class Tally:
         }
 
     def mix(self, target: Mapping[str, float], margin: float) -> tuple[dict[str, Any], list[str]]:
+        self._settle()
         totals: Counter[str] = Counter()
         for slices in self.by_split.values():
             totals.update(slices["sample_type"])
         return mix_report(totals, target, margin)
 
     def warnings(self) -> list[str]:
+        self._settle()
         out = []
         hard_train = self.by_split["train"]["difficulty"].get("hard", 0)
         for split in ("val", "test"):
@@ -147,12 +188,14 @@ class Tally:
         return out
 
     def people(self) -> dict[str, Any]:
+        self._settle()
         return {
             "annotators": {"count": len(self.annotators), "items": _sorted(self.annotators)},
             "reviewers": {"count": len(self.reviewers), "items": _sorted(self.reviewers)},
         }
 
     def agreement_counts(self) -> dict[str, Any]:
+        self._settle()
         return {
             "source": "counts",
             "decisions": _sorted(self.decisions),

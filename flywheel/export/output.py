@@ -9,16 +9,56 @@ card and manifest.json, and returns the manifest.
 from __future__ import annotations
 
 import json
+from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
 from flywheel.export import formats
 from flywheel.export.card import data_card
 from flywheel.export.checks import JsonCheck, LeakCheck
+from flywheel.export.encode import RowEncoder
 from flywheel.export.manifest import DiffSummary, Tally, diff_rows, manifest_base, package_versions
 from flywheel.export.pii import PiiGate
 from flywheel.export.records import SPLITS, ExportItem, ReleaseSpec, Split
+from flywheel.export.spill import Facts, Prepared
 from flywheel.export.writer import FileInfo, JsonArrayFile, JsonlFile, write_file
+
+
+def prepare(item: ExportItem, encoder: RowEncoder, json_check: JsonCheck) -> Prepared:
+    """Everything the write pass needs of ``item``, computed once: row bytes, facts, texts, JSON verdict.
+
+    None of it depends on the split, so the scan pass prepares every item as it reads it.
+    """
+    lines, alpaca_sft, alpaca_dpo, skipped = encoder.rows(item)
+    facts = Facts(
+        item.item_key,
+        item.group_key,
+        item.trace_key,
+        item.sample_type,
+        item.task_type,
+        item.cluster,
+        item.difficulty,
+        item.origin,
+        item.output_format,
+        item.must_refuse,
+        item.sop_version,
+        item.annotators,
+        item.annotator,
+        item.reviewer,
+        item.decision,
+    )
+    return Prepared(
+        facts=facts,
+        sft=lines.sft,
+        dpo=lines.dpo,
+        alpaca_sft=alpaca_sft,
+        alpaca_dpo=alpaca_dpo,
+        alpaca_skipped=skipped,
+        content=lines.content,
+        texts=tuple(formats.item_texts(item)),
+        json_problem=json_check.problem(item),
+        json_answer=item.output_format == "json" and not item.must_refuse,
+    )
 
 
 class ReleaseOutput:
@@ -29,6 +69,7 @@ class ReleaseOutput:
         self.tally = Tally()
         self.json = JsonCheck()
         self.json_problems: list[str] = []
+        self.json_items: list[str] = []  # keys of the items behind json_problems
         self.json_answers = 0
         pred = spec.predecessor
         self.leak = LeakCheck(pred.items if pred else None, pred.release_id if pred else "")
@@ -40,33 +81,31 @@ class ReleaseOutput:
             for name, (file_name, _) in formats.LLAMAFACTORY_FILES.items()
         }
 
-    def write(self, batch: list[tuple[ExportItem, Split]]) -> None:
-        self.pii.check([(item.item_key, formats.item_texts(item)) for item, _ in batch])
-        release_id = self.spec.release_id
-        for item, split in batch:
-            problem = self.json.problem(item)
-            self.json_answers += item.output_format == "json" and not item.must_refuse
-            if problem:
-                self.json_problems.append(problem)
-            lines = formats.row_lines(item, formats.meta(item, release_id))
-            self.sft[split].add(lines.sft)
-            if lines.dpo is not None:
-                self.dpo[split].add(lines.dpo)
-            self.tally.add(item, split, dpo=lines.dpo is not None)
-            self.leak.add(item, split, lines.content)
+    def write(self, batch: list[tuple[Prepared, Split]]) -> None:
+        self.pii.check([(p.facts.item_key, p.texts) for p, _ in batch])
+        for p, split in batch:
+            self.json_answers += p.json_answer
+            if p.json_problem:
+                self.json_problems.append(p.json_problem)
+                self.json_items.append(p.facts.item_key)
+            self.sft[split].add(p.sft)
+            pair = p.dpo is not None
+            if p.dpo is not None:
+                self.dpo[split].add(p.dpo)
+            self.tally.add(p.facts, split, dpo=pair)
+            self.leak.add(p.facts, split, p.content)
             if split is not Split.TEST:
-                self._alpaca(item, split, pair=lines.dpo is not None)
+                self._alpaca(p, split, pair=pair)
 
-    def _alpaca(self, item: ExportItem, split: Split, *, pair: bool) -> None:
-        base, skipped = formats.alpaca_base(item)
-        if base is None:
-            self.tally.alpaca_skipped[str(skipped)] += 1
+    def _alpaca(self, p: Prepared, split: Split, *, pair: bool) -> None:
+        if p.alpaca_sft is None:
+            self.tally.alpaca_skipped[str(p.alpaca_skipped)] += 1
             return
         suffix = "" if split is Split.TRAIN else "-val"
-        self.alpaca[f"sft{suffix}"].add(formats.dumps_line(formats.alpaca_sft(base, item)))
+        self.alpaca[f"sft{suffix}"].add(p.alpaca_sft)
         self.tally.alpaca[f"sft{suffix}"] += 1
-        if pair:
-            self.alpaca[f"dpo{suffix}"].add(formats.dumps_line(formats.alpaca_dpo(base, item)))
+        if pair and p.alpaca_dpo is not None:
+            self.alpaca[f"dpo{suffix}"].add(p.alpaca_dpo)
             self.tally.alpaca[f"dpo{suffix}"] += 1
 
     def problems(self) -> list[str]:
@@ -78,7 +117,7 @@ class ReleaseOutput:
 
     def finish(
         self,
-        item_splits: list[tuple[str, Split]],
+        item_splits: Iterable[tuple[str, Split]],
         *,
         dedup: dict[str, Any],
         selection: dict[str, Any],
@@ -121,7 +160,7 @@ class ReleaseOutput:
                 "overlap": self.leak.overlaps,
                 "checked": [*LeakCheck.KINDS, "predecessor held-out"],
             },
-            "diff": diff.to_dict(len(item_splits)) if diff else None,
+            "diff": diff.to_dict(self.tally.total) if diff else None,
             "versions": package_versions(),
         }
         readme = write_file(out, "README.md", data_card(manifest, files).encode("utf-8"))

@@ -20,6 +20,8 @@ from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import Any, Protocol
 
+import numpy as np
+
 from flywheel.pii.pipeline import ScrubDoc
 
 PII_FOUND = (
@@ -31,7 +33,8 @@ PII_HINT = (
     "allow-list; then export again."
 )
 SCAN_BATCH = 256
-SQLITE_CHUNK = 500
+SQLITE_CHUNK = 5000
+RECENT = 65536  # clean digests remembered within a release (bounded; the rest ask the cache again)
 
 
 class PiiScanner(Protocol):
@@ -130,30 +133,38 @@ class PiiGate:
     ) -> None:
         self._scanner = scanner
         self._cache = cache if use_cache else None
-        self._seen_clean: set[bytes] = set()  # within this release
+        self._recent: set[bytes] = set()  # clean digests seen lately in this release
+        self._digests = bytearray()  # every text's digest, for the distinct count (16 bytes a text)
         self._flagged: dict[bytes, dict[str, int]] = {}
         self.entities: Counter[str] = Counter()
         self.items_with_pii: list[str] = []
         self.texts = 0  # texts checked (with repeats)
-        self.distinct = 0  # distinct texts
-        self.scanned = 0  # distinct texts the scanner analysed
-        self.cached = 0  # distinct texts known clean from an earlier release
+        self.scanned = 0  # texts the scanner analysed
+        self.cached = 0  # texts known clean from an earlier scan
+
+    @property
+    def distinct(self) -> int:
+        """Distinct texts checked."""
+        if not self._digests:
+            return 0
+        return len(np.unique(np.frombuffer(bytes(self._digests), dtype="S16")))
 
     def check(self, batch: Sequence[tuple[str, Sequence[str]]]) -> None:
         """``batch``: (item key, its texts) pairs. Each distinct text is judged once per release."""
         fresh: dict[bytes, str] = {}
         per_item: list[tuple[str, list[bytes]]] = []
+        recent, flagged = self._recent, self._flagged
         for key, texts in batch:
             digests = [text_digest(text) for text in texts]
             for digest, text in zip(digests, texts, strict=True):
-                if digest not in self._seen_clean and digest not in self._flagged:
+                if digest not in recent and digest not in flagged:
                     fresh.setdefault(digest, text)
             self.texts += len(texts)
+            self._digests += b"".join(digests)
             per_item.append((key, digests))
         order = list(fresh)
         known = self._cache.clean(self._scanner.identity, order) if self._cache and order else set()
         todo = [d for d in order if d not in known]
-        self.distinct += len(order)
         self.cached += len(known)
         self.scanned += len(todo)
         clean = []
@@ -161,17 +172,20 @@ class PiiGate:
             chunk = todo[start : start + SCAN_BATCH]
             for digest, counts in zip(chunk, self._scanner.scan([fresh[d] for d in chunk]), strict=True):
                 if counts:
-                    self._flagged[digest] = counts
+                    flagged[digest] = counts
                     self.entities.update(counts)
                 else:
                     clean.append(digest)
         if self._cache is not None and clean:
             self._cache.add(self._scanner.identity, clean)
-        self._seen_clean.update(known)
-        self._seen_clean.update(clean)
-        for key, digests in per_item:
-            if any(d in self._flagged for d in digests):
-                self.items_with_pii.append(key)
+        if len(recent) > RECENT:
+            recent.clear()
+        recent.update(known)
+        recent.update(clean)
+        if flagged:
+            for key, digests in per_item:
+                if any(d in flagged for d in digests):
+                    self.items_with_pii.append(key)
 
     def problem(self) -> str | None:
         if not self.entities:

@@ -1,17 +1,20 @@
 """One release, built from a stream of items: select → de-duplicate → split → write and check → manifest.
 
-Two passes. The first reads the items once (in any order) and keeps a slim index in memory, the
-items and their dedup vectors in scratch files; the second writes the rows in item-key order,
-checking each on the way (JSON and schema, PII, leaks). Memory holds the index, never the texts;
-the vectors come into memory only for a first release's all-pairs dedup. Nothing here touches a
-database: the service supplies the items and the collaborators.
+Two passes. The first reads the items once (in any order), prepares each one's release rows
+(:func:`flywheel.export.output.prepare`) into a scratch file and its dedup vector into another,
+and keeps only numpy arrays of codes in memory (key digests, exact-text digests, flags; the item
+keys as one bytes array). The second copies the prepared rows in item-key order into the files,
+checking each batch on the way (PII gate, leaks, counts). Memory holds the arrays, never the
+texts or the vectors (they are read block by block). Nothing here touches a database: the
+service supplies the items and the collaborators.
 """
 
 from __future__ import annotations
 
 import hashlib
 import time
-from collections.abc import Callable, Iterable, Sequence
+from array import array
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
@@ -20,15 +23,18 @@ import numpy as np
 
 from flywheel.cluster.dedup import normalise
 from flywheel.export import formats
+from flywheel.export.checks import JsonCheck
 from flywheel.export.dedup import Duplicates, VectorFile, find_duplicates
-from flywheel.export.output import ReleaseOutput
+from flywheel.export.encode import RowEncoder
+from flywheel.export.output import ReleaseOutput, prepare
 from flywheel.export.pii import PiiGate
-from flywheel.export.records import ExportItem, ReleaseSpec, Split
+from flywheel.export.records import SPLITS, ExportItem, ReleaseSpec, Split
 from flywheel.export.spill import Spill
-from flywheel.export.split import SplitEntry, plan_splits
+from flywheel.export.split import NO_SPLIT, CodePlan, SplitKeys, key_digest, plan_codes
 
-EMBED_BATCH = 512
-WRITE_BATCH = 256
+EMBED_BATCH = 2048
+WRITE_BATCH = 1024
+KEY_CHUNK = 4096
 REMOVED_SHOWN = 100
 
 SHAPE = "item {key}: {problem}"
@@ -53,28 +59,70 @@ class BuildOutcome:
     manifest: dict[str, Any]
     problems: list[str]
     warnings: list[str]
-    items: list[tuple[str, Split]]  # (item key, split), sorted by key
+    item_keys: np.ndarray  # (kept,) bytes, UTF-8 item keys in key order
+    item_splits: np.ndarray  # (kept,) int8 split rank of each
     assignments: dict[str, Split]  # group_key -> split for every placed group
     manifest_sha256: str = ""
     stats: dict[str, Any] = field(default_factory=dict)  # how the run went (not in the manifest)
+    pii_items: list[str] = field(default_factory=list)  # keys of items the PII gate flagged
+    json_items: list[str] = field(default_factory=list)  # keys of items whose JSON answer failed
 
     @property
     def refused(self) -> bool:
         return bool(self.problems)
 
+    def iter_items(self) -> Iterable[tuple[str, Split]]:
+        """(item key, split) in key order, one at a time."""
+        for key, split in zip(self.item_keys.tolist(), self.item_splits.tolist(), strict=True):
+            yield key.decode(), SPLITS[split]
 
-@dataclass(slots=True)
-class _Entry:
-    item_key: str
-    group_key: str
-    trace_key: str | None
-    seed_key: str | None
-    stratum: tuple[str, str]
-    exact: str  # digest of the normalised dedup text
-    offset: int  # in the spill file
-    known: bool  # carried over from the predecessor, de-duplicated by the same model and threshold
-    held: int  # rank of the split its group already has (-1: none)
-    released: bool  # in the predecessor
+    @property
+    def items(self) -> list[tuple[str, Split]]:
+        return list(self.iter_items())
+
+
+class _Codes:
+    """Per-entry codes collected during the scan, in compact arrays (no object per entry)."""
+
+    def __init__(self) -> None:
+        self.offset = array("q")
+        self.item = array("Q")
+        self.group = array("Q")
+        self.trace = array("Q")
+        self.seed = array("Q")
+        self.stratum = array("l")
+        self.held = array("b")
+        self.known = array("b")
+        self.released = array("b")
+        self.exact = bytearray()  # 16-byte digests of the normalised dedup texts
+        self.key_chunks: list[np.ndarray] = []
+        self._keys: list[bytes] = []
+        self.strata: dict[tuple[str, str], int] = {}
+
+    def add_key(self, key: str) -> None:
+        self._keys.append(key.encode())
+        if len(self._keys) >= KEY_CHUNK:
+            self._flush_keys()
+
+    def _flush_keys(self) -> None:
+        if self._keys:
+            self.key_chunks.append(np.array(self._keys, dtype=bytes))
+            self._keys = []
+
+    def keys(self) -> np.ndarray:
+        self._flush_keys()
+        if not self.key_chunks:
+            return np.zeros(0, dtype="S1")
+        keys = np.concatenate(self.key_chunks)
+        self.key_chunks = [keys]
+        return keys
+
+    def u64(self, name: str) -> np.ndarray:
+        return (
+            np.frombuffer(getattr(self, name), dtype=np.uint64)
+            if len(getattr(self, name))
+            else np.zeros(0, np.uint64)
+        )
 
 
 def build_release(
@@ -92,96 +140,116 @@ def build_release(
     timings: dict[str, float] = {}
     started = time.perf_counter()
     spill = Spill(work / "items.spill")
+    vectors = VectorFile(work / "vectors.f32")
     try:
         problems: list[str] = []
-        vectors = VectorFile(work / "vectors.f32")
-        entries, candidates = _scan(items, spec, embed, spill, vectors, problems, tick)
+        codes, candidates = _scan(items, spec, embed, spill, vectors, problems, tick)
         timings["scan"] = time.perf_counter() - started
+        keys = codes.keys()
+        n = len(keys)
+        by_key = np.argsort(keys, kind="stable")
+        twin = np.arange(n)
+        same = np.flatnonzero(keys[by_key][1:] == keys[by_key][:-1])
+        for at in same.tolist():  # later occurrences of a key are left out (and refuse the release)
+            twin[by_key[at + 1]] = twin[by_key[at]]
+            problems.append(DUPLICATE_KEY.format(key=keys[by_key[at + 1]].decode()))
+        alive = twin == np.arange(n)
+        held = np.frombuffer(codes.held, dtype=np.int8) if n else np.zeros(0, np.int8)
+        released = np.frombuffer(codes.released, dtype=np.int8) if n else np.zeros(0, np.int8)
+        # Preference among duplicates: held-out groups (test, then val), then released items, then by key.
+        preference = np.lexsort((keys, 1 - released, -held.astype(np.int64)))
+        rank = np.empty(n, dtype=np.int64)
+        rank[preference] = np.arange(n)
+        exact = np.frombuffer(bytes(codes.exact), dtype="S16") if n else np.zeros(0, "S16")
         threshold = spec.policy.near_duplicate_threshold
-        order = sorted(range(len(entries)), key=lambda i: _preference(entries[i]))
-        rank = np.empty(len(entries), dtype=np.int64)
-        rank[order] = np.arange(len(entries))
-        found = find_duplicates(
-            [e.exact for e in entries],
+        dupes = find_duplicates(
+            exact,
             vectors,
             threshold=threshold,
-            known=np.array([e.known for e in entries], dtype=bool),
+            groups=codes.u64("group").view(np.int64),
+            known=np.frombuffer(codes.known, dtype=np.int8).astype(bool) if n else None,
             rank=rank,
         )
-        vectors.close()
-        # From here on entries are in preference order (the split's units take their first entry).
-        entries = [entries[i] for i in order]
-        dupes = Duplicates(rank[found.representative[order]], found.exact_groups, found.mode)
-        plan = plan_splits(
-            [SplitEntry(e.item_key, e.group_key, e.stratum, e.trace_key, e.seed_key) for e in entries],
-            dupes.representative,
-            spec.existing_splits,
+        representative = np.where(alive, dupes.representative, dupes.representative[twin])
+        plan = plan_codes(
+            SplitKeys(
+                item=codes.u64("item"),
+                group=codes.u64("group"),
+                trace=codes.u64("trace"),
+                seed=codes.u64("seed"),
+                stratum=np.frombuffer(codes.stratum, dtype=np.int_) if n else np.zeros(0, np.int_),
+                strata=sorted(codes.strata, key=codes.strata.__getitem__),
+                held=held,
+                rank=rank,
+            ),
+            representative,
             test_share=spec.policy.test_share,
             val_share=spec.policy.val_share,
         )
         timings["dedup_split"] = time.perf_counter() - started - timings["scan"]
-        kept = sorted(
-            (
-                (e.item_key, e.offset, plan.splits[i])
-                for i, e in enumerate(entries)
-                if plan.splits[i] is not None
-            ),
-            key=lambda row: row[0],
-        )
+        offsets = np.frombuffer(codes.offset, dtype=np.int64) if n else np.zeros(0, np.int64)
+        written = by_key[plan.split[by_key] != NO_SPLIT]
         writer = ReleaseOutput(spec, out, pii)
-        for start in range(0, len(kept), WRITE_BATCH):
-            chunk = kept[start : start + WRITE_BATCH]
-            writer.write([(spill.read(offset), split) for _, offset, split in chunk if split is not None])
+        assignments: dict[str, Split] = {}
+        for start in range(0, len(written), WRITE_BATCH):
+            chunk = written[start : start + WRITE_BATCH]
+            batch = [(spill.read(int(offsets[i])), SPLITS[plan.split[i]]) for i in chunk.tolist()]
+            writer.write(batch)
+            for prepared, split in batch:
+                assignments[prepared.facts.group_key] = split
             tick("write", len(chunk))
+        for i in np.flatnonzero(alive & (plan.split == NO_SPLIT)).tolist():  # removed duplicates' groups
+            assignments.setdefault(spill.read(int(offsets[i])).facts.group_key, SPLITS[plan.unit_split[i]])
         timings["write"] = time.perf_counter() - started - timings["scan"] - timings["dedup_split"]
-        item_splits = [(key, split) for key, _, split in kept if split is not None]
+        item_keys, item_splits = keys[written], plan.split[written]
+        kept = len(written)
         problems += writer.problems()
         warnings = writer.tally.warnings()
         minimum = spec.policy.min_samples
-        if len(item_splits) < minimum:
+        if kept < minimum:
             if spec.force:
-                warnings.insert(0, FORCED.format(kept=len(item_splits), minimum=minimum))
+                warnings.insert(0, FORCED.format(kept=kept, minimum=minimum))
             else:
-                problems.append(TOO_FEW.format(kept=len(item_splits), minimum=minimum))
-        if item_splits and not writer.tally.items["test"]:
+                problems.append(TOO_FEW.format(kept=kept, minimum=minimum))
+        if kept and not writer.tally.items["test"]:
             problems.append(NO_TEST)
-        removed = _removed(entries, dupes)
+        removed = _removed(keys, exact, dupes, alive)
         dedup = {
             "model_id": embed.model_id,
             "threshold": threshold,
             "mode": dupes.mode,
             "exact_removed": dupes.exact_removed,
             "near_removed": dupes.near_removed,
-            "removed": removed[:REMOVED_SHOWN],
+            "removed": removed,
         }
-        selection = {"candidates": candidates, "matched": len(entries), "kept": len(item_splits)}
+        selection = {"candidates": candidates, "matched": int(alive.sum()), "kept": kept}
         splits = {
             "stratified_by": ["task_type", "cluster"],
             "units": plan.units,
             "new_units": plan.new_units,
             "conflicts": plan.conflicts,
         }
-        manifest = writer.finish(
-            item_splits, dedup=dedup, selection=selection, splits=splits, warnings=warnings
+        outcome = BuildOutcome(
+            release_id=spec.release_id,
+            manifest={},
+            problems=problems,
+            warnings=warnings,
+            item_keys=item_keys,
+            item_splits=item_splits,
+            assignments=assignments,
+            pii_items=list(pii.items_with_pii),
+            json_items=list(writer.json_items),
         )
+        outcome.manifest = writer.finish(
+            outcome.iter_items(), dedup=dedup, selection=selection, splits=splits, warnings=warnings
+        )
+        outcome.manifest_sha256 = writer.manifest_sha256
     finally:
         spill.close()
+        vectors.close()
     timings["total"] = time.perf_counter() - started
-    return BuildOutcome(
-        release_id=spec.release_id,
-        manifest=manifest,
-        problems=problems,
-        warnings=warnings,
-        items=item_splits,
-        assignments=plan.assignments,
-        manifest_sha256=writer.manifest_sha256,
-        stats={"timings_s": {k: round(v, 3) for k, v in timings.items()}, "pii": pii.run_stats()},
-    )
-
-
-def _preference(entry: _Entry) -> tuple[int, int, str]:
-    """Kept first among duplicates: held-out groups (test, then val), then released items, then by key."""
-    return (-entry.held, 0 if entry.released else 1, entry.item_key)
+    outcome.stats = {"timings_s": {k: round(v, 3) for k, v in timings.items()}, "pii": pii.run_stats()}
+    return outcome
 
 
 def _scan(
@@ -192,14 +260,17 @@ def _scan(
     vectors: VectorFile,
     problems: list[str],
     tick: Progress,
-) -> tuple[list[_Entry], int]:
+) -> tuple[_Codes, int]:
     pred = spec.predecessor
     same_dedup = pred is not None and dict(pred.dedup) == {
         "model_id": embed.model_id,
         "threshold": spec.policy.near_duplicate_threshold,
     }
-    entries: list[_Entry] = []
-    seen: set[str] = set()
+    codes = _Codes()
+    json_check = JsonCheck()
+    encoder = RowEncoder(spec.release_id)
+    existing = spec.existing_splits
+    previous = pred.items if pred is not None else {}
     texts: list[str] = []
     candidates = 0
     for raw in items:
@@ -207,29 +278,24 @@ def _scan(
         if not spec.query.matches(raw):
             continue
         item = formats.clean_item(raw)
-        if item.item_key in seen:
-            problems.append(DUPLICATE_KEY.format(key=item.item_key))
-            continue
-        seen.add(item.item_key)
-        problems += [SHAPE.format(key=item.item_key, problem=p) for p in formats.item_problems(item)]
+        key = item.item_key
+        problems += [SHAPE.format(key=key, problem=p) for p in formats.item_problems(item)]
         text = formats.dedup_text(item)
-        released = pred is not None and item.item_key in pred.items
+        released = key in previous
         carried = released and pred is not None and _decided_before(item, pred.created_at)
-        held = spec.existing_splits.get(item.group_key)
-        entries.append(
-            _Entry(
-                item_key=item.item_key,
-                group_key=item.group_key,
-                trace_key=item.trace_key,
-                seed_key=item.seed_key,
-                stratum=(item.task_type, item.cluster or "none"),
-                exact=hashlib.blake2b(normalise(text).encode(), digest_size=16).hexdigest(),
-                offset=spill.append(item),
-                known=bool(same_dedup and carried),
-                held=held.rank if held is not None else -1,
-                released=released,
-            )
-        )
+        held = existing.get(item.group_key)
+        stratum = (item.task_type, item.cluster or "none")
+        codes.add_key(key)
+        codes.offset.append(spill.append(prepare(item, encoder, json_check)))
+        codes.item.append(key_digest(key))
+        codes.group.append(key_digest(item.group_key))
+        codes.trace.append(key_digest(item.trace_key))
+        codes.seed.append(key_digest(item.seed_key))
+        codes.stratum.append(codes.strata.setdefault(stratum, len(codes.strata)))
+        codes.held.append(held.rank if held is not None else NO_SPLIT)
+        codes.known.append(bool(same_dedup and carried))
+        codes.released.append(released)
+        codes.exact += hashlib.blake2b(normalise(text).encode(), digest_size=16).digest()
         texts.append(text)
         if len(texts) >= EMBED_BATCH:
             vectors.append(_embed(embed, texts))
@@ -238,7 +304,7 @@ def _scan(
     if texts:
         vectors.append(_embed(embed, texts))
         tick("scan", len(texts))
-    return entries, candidates
+    return codes, candidates
 
 
 def _decided_before(item: ExportItem, when: Any) -> bool:
@@ -251,10 +317,21 @@ def _embed(embed: Embed, texts: list[str]) -> np.ndarray:
     return vectors
 
 
-def _removed(entries: Sequence[_Entry], dupes: Any) -> list[dict[str, str]]:
-    out = []
-    for i, rep in enumerate(dupes.representative):
-        if rep != i:
-            reason = "exact" if entries[i].exact == entries[rep].exact else "near"
-            out.append({"item": entries[i].item_key, "kept": entries[rep].item_key, "reason": reason})
-    return sorted(out, key=lambda row: row["item"])
+def _removed(
+    keys: np.ndarray, exact: np.ndarray, dupes: Duplicates, alive: np.ndarray
+) -> list[dict[str, str]]:
+    """The first removed items by key, each with the item kept in its place and why."""
+    rep = dupes.representative
+    gone = np.flatnonzero(alive & (rep != np.arange(len(rep))))
+    gone = gone[np.argsort(keys[gone], kind="stable")][:REMOVED_SHOWN]
+    return [
+        {
+            "item": keys[i].decode(),
+            "kept": keys[rep[i]].decode(),
+            "reason": "exact" if exact[i] == exact[rep[i]] else "near",
+        }
+        for i in gone.tolist()
+    ]
+
+
+__all__ = ["BuildOutcome", "CodePlan", "build_release"]

@@ -11,19 +11,25 @@ one's). A unit lands on one side as a whole.
   many small strata), and the deficit left by earlier releases is filled with new units in the
   order of a hash of their group key. Same inputs, same placement; a new item never moves an
   old one.
+
+The planner works on arrays of 8-byte key digests (:func:`key_digest`), one row per entry, so a
+100k release costs a few numpy sorts, not a Python object per entry.
 """
 
 from __future__ import annotations
 
 import hashlib
 import math
-from collections import defaultdict
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
+from scipy.sparse import coo_matrix
+from scipy.sparse.csgraph import connected_components
 
-from flywheel.export.records import Split
+from flywheel.export.records import SPLITS, Split
+
+NO_SPLIT = -1  # a removed duplicate's split code; also "no earlier assignment" in ``held``
 
 
 @dataclass(frozen=True, slots=True)
@@ -46,6 +52,37 @@ class SplitPlan:
     conflicts: int = 0  # units whose earlier assignments disagreed (held-out won)
 
 
+@dataclass(frozen=True)
+class SplitKeys:
+    """The split's view of n entries. Digests are uint64 (0: no such key); ``held`` the rank of the
+    split the entry's group key already has (``NO_SPLIT``: none); ``rank`` the preference order."""
+
+    item: np.ndarray
+    group: np.ndarray
+    trace: np.ndarray
+    seed: np.ndarray
+    stratum: np.ndarray  # int codes into ``strata``
+    strata: Sequence[tuple[str, str]]
+    held: np.ndarray
+    rank: np.ndarray
+
+
+@dataclass
+class CodePlan:
+    split: np.ndarray  # (n,) int8 split rank per entry, NO_SPLIT for removed duplicates
+    unit_split: np.ndarray  # (n,) int8 the split of each entry's unit (what its group key gets)
+    units: int
+    new_units: dict[str, int]
+    conflicts: int
+
+
+def key_digest(key: str | None) -> int:
+    """8 bytes of blake2b, never 0 (0 stands for "no key")."""
+    if not key:
+        return 0
+    return int.from_bytes(hashlib.blake2b(key.encode(), digest_size=8).digest(), "little") or 1
+
+
 def stable_unit(key: str, salt: str) -> float:
     digest = hashlib.sha256(f"{salt}:{key}".encode()).digest()
     return int.from_bytes(digest[:8], "big") / 2**64
@@ -59,64 +96,104 @@ def plan_splits(
     test_share: float,
     val_share: float,
 ) -> SplitPlan:
-    units = _units(entries, representative)
-    kept = representative == np.arange(len(entries))
-    splits: list[Split | None] = [None] * len(entries)
-    plan = SplitPlan(splits=splits, assignments={}, new_units={s.value: 0 for s in Split})
-    by_stratum: dict[tuple[str, str], list[tuple[list[int], list[str], Split | None]]] = defaultdict(list)
-    for members in units:
-        placed = [i for i in members if kept[i]]
-        if not placed:
-            continue
-        keys = sorted({entries[i].group_key for i in members})
-        prior = {existing[k] for k in keys if k in existing}
-        plan.conflicts += len(prior) > 1
-        split = max(prior, key=lambda s: s.rank) if prior else None
-        by_stratum[entries[placed[0]].stratum].append((placed, keys, split))
-    plan.units = sum(len(group) for group in by_stratum.values())
-    for stratum in sorted(by_stratum):
-        _place(by_stratum[stratum], stratum, test_share, val_share, plan)
-    return plan
+    """:func:`plan_codes` for entries given as records (in preference order)."""
+    strata = sorted({e.stratum for e in entries})
+    code = {s: i for i, s in enumerate(strata)}
+    keys = SplitKeys(
+        item=np.array([key_digest(e.item_key) for e in entries], dtype=np.uint64),
+        group=np.array([key_digest(e.group_key) for e in entries], dtype=np.uint64),
+        trace=np.array([key_digest(e.trace_key) for e in entries], dtype=np.uint64),
+        seed=np.array([key_digest(e.seed_key) for e in entries], dtype=np.uint64),
+        stratum=np.array([code[e.stratum] for e in entries], dtype=np.int64),
+        strata=strata,
+        held=np.array(
+            [existing[e.group_key].rank if e.group_key in existing else NO_SPLIT for e in entries],
+            dtype=np.int8,
+        ),
+        rank=np.arange(len(entries)),
+    )
+    planned = plan_codes(keys, representative, test_share=test_share, val_share=val_share)
+    splits: list[Split | None] = [SPLITS[s] if s >= 0 else None for s in planned.split.tolist()]
+    assignments = {e.group_key: SPLITS[s] for e, s in zip(entries, planned.unit_split.tolist(), strict=True)}
+    return SplitPlan(splits, assignments, planned.units, planned.new_units, planned.conflicts)
+
+
+def plan_codes(
+    keys: SplitKeys, representative: np.ndarray, *, test_share: float, val_share: float
+) -> CodePlan:
+    n = len(keys.item)
+    new_units = {s.value: 0 for s in Split}
+    if n == 0:
+        empty = np.zeros(0, np.int8)
+        return CodePlan(empty, empty, 0, new_units, 0)
+    unit = _units(keys, np.asarray(representative))
+    units = int(unit.max()) + 1
+    kept = np.asarray(representative) == np.arange(n)
+    size = np.bincount(unit[kept], minlength=units)
+    # The stratum of a unit is its preferred kept entry's; its prior split the highest held one.
+    kept_idx = np.flatnonzero(kept)
+    order = kept_idx[np.lexsort((keys.rank[kept_idx], unit[kept_idx]))]
+    head = np.ones(len(order), dtype=bool)
+    head[1:] = unit[order][1:] != unit[order][:-1]
+    stratum = np.full(units, -1, dtype=np.int64)
+    stratum[unit[order[head]]] = keys.stratum[order[head]]
+    prior = np.full(units, NO_SPLIT, dtype=np.int64)
+    held = keys.held.astype(np.int64)
+    np.maximum.at(prior, unit, held)
+    seen = np.zeros(units, dtype=np.int64)
+    has = held >= 0
+    np.bitwise_or.at(seen, unit[has], 1 << held[has])
+    conflicts = int(sum(bin(v).count("1") > 1 for v in seen[seen > 0].tolist()))
+    hashed = np.full(units, np.iinfo(np.uint64).max, dtype=np.uint64)
+    np.minimum.at(hashed, unit, keys.group)
+    result = prior.copy()
+    placed = size > 0
+    for code in np.unique(stratum[placed]).tolist():
+        members = np.flatnonzero(placed & (stratum == code))
+        _place(members, size, prior, hashed, "|".join(keys.strata[code]), test_share, val_share, result)
+    for s, name in enumerate(s.value for s in SPLITS):
+        new_units[name] = int(((prior == NO_SPLIT) & placed & (result == s)).sum())
+    unit_split = result[unit].astype(np.int8)
+    return CodePlan(
+        split=np.where(kept, unit_split, NO_SPLIT).astype(np.int8),
+        unit_split=unit_split,
+        units=int(placed.sum()),
+        new_units=new_units,
+        conflicts=conflicts,
+    )
 
 
 def _place(
-    units: list[tuple[list[int], list[str], Split | None]],
-    stratum: tuple[str, str],
+    members: np.ndarray,
+    size: np.ndarray,
+    prior: np.ndarray,
+    hashed: np.ndarray,
+    label: str,
     test_share: float,
     val_share: float,
-    plan: SplitPlan,
+    result: np.ndarray,
 ) -> None:
-    total = sum(len(placed) for placed, _, _ in units)
-    have = {s: sum(len(p) for p, _, split in units if split is s) for s in Split}
-    fresh = sorted((u for u in units if u[2] is None), key=lambda u: (stable_unit(u[1][0], "split"), u[1][0]))
-    label = "|".join(stratum)
+    total = int(size[members].sum())
+    have = {s.rank: int(size[members[prior[members] == s.rank]].sum()) for s in Split}
+    fresh = members[prior[members] == NO_SPLIT]
+    fresh = fresh[np.lexsort((fresh, hashed[fresh]))]
     quota = {
-        Split.TEST: _round(test_share * total, stable_unit(label, "round-test")),
-        Split.VAL: _round(val_share * total, stable_unit(label, "round-val")),
+        Split.TEST.rank: _round(test_share * total, stable_unit(label, "round-test")),
+        Split.VAL.rank: _round(val_share * total, stable_unit(label, "round-val")),
     }
-    chosen: dict[int, Split] = {}
-    for split in (Split.TEST, Split.VAL):
-        for position, (placed, _, _) in enumerate(fresh):
-            if position in chosen:
-                continue
+    result[fresh] = Split.TRAIN.rank
+    free = np.ones(len(fresh), dtype=bool)
+    sizes = size[fresh].tolist()
+    for split in (Split.TEST.rank, Split.VAL.rank):
+        room = quota[split] - have[split]
+        for position in np.flatnonzero(free).tolist():
             # Take the unit while it brings the split closer to its quota (rounding to nearest).
-            if have[split] + len(placed) / 2 <= quota[split]:
-                chosen[position] = split
-                have[split] += len(placed)
-    for position, (placed, keys, _) in enumerate(fresh):
-        new = chosen.get(position, Split.TRAIN)
-        plan.new_units[new.value] += 1
-        _assign(placed, keys, new, plan)
-    for placed, keys, prior in units:
-        if prior is not None:
-            _assign(placed, keys, prior, plan)
-
-
-def _assign(placed: list[int], keys: list[str], split: Split, plan: SplitPlan) -> None:
-    for i in placed:
-        plan.splits[i] = split
-    for key in keys:
-        plan.assignments[key] = split
+            if sizes[position] / 2 <= room:
+                free[position] = False
+                result[fresh[position]] = split
+                room -= sizes[position]
+            elif room <= 0:
+                break
 
 
 def _round(value: float, u: float) -> int:
@@ -125,35 +202,29 @@ def _round(value: float, u: float) -> int:
     return low + (1 if value - low > u else 0)
 
 
-def _units(entries: Sequence[SplitEntry], representative: np.ndarray) -> list[list[int]]:
-    """Entry indices of each unit (ascending), units ordered by their first entry."""
-    parent = list(range(len(entries)))
-
-    def find(i: int) -> int:
-        while parent[i] != i:
-            parent[i] = parent[parent[i]]
-            i = parent[i]
-        return i
-
-    def union(a: int, b: int) -> None:
-        ra, rb = find(a), find(b)
-        if ra != rb:
-            parent[max(ra, rb)] = min(ra, rb)
-
-    # One dict per kind of tie, keyed by the entries' own strings (no new key objects per entry).
-    groups: dict[str, int] = {}
-    traces: dict[str, int] = {}
-    keys: dict[str, int] = {}
-    for i, entry in enumerate(entries):
-        union(i, groups.setdefault(entry.group_key, i))
-        union(i, keys.setdefault(entry.item_key, i))
-        if entry.trace_key:
-            union(i, traces.setdefault(entry.trace_key, i))
-        if entry.seed_key:
-            union(i, keys.setdefault(entry.seed_key, i))
-        if representative[i] != i:
-            union(i, int(representative[i]))
-    members: dict[int, list[int]] = defaultdict(list)
-    for i in range(len(entries)):
-        members[find(i)].append(i)
-    return [members[root] for root in sorted(members)]
+def _units(keys: SplitKeys, representative: np.ndarray) -> np.ndarray:
+    """Unit id of each entry: connected components of the ties, numbered by their first entry."""
+    n = len(keys.item)
+    a: list[np.ndarray] = [np.arange(n)]
+    b: list[np.ndarray] = [representative.astype(np.int64)]
+    for codes, rows in (
+        (keys.group, np.arange(n)),
+        (keys.trace[keys.trace != 0], np.flatnonzero(keys.trace != 0)),
+        # Item keys and seed keys share one space: a variant ties to its seed and to its siblings.
+        (
+            np.concatenate([keys.item, keys.seed[keys.seed != 0]]),
+            np.concatenate([np.arange(n), np.flatnonzero(keys.seed != 0)]),
+        ),
+    ):
+        order = np.argsort(codes, kind="stable")
+        same = codes[order][1:] == codes[order][:-1]
+        a.append(rows[order][1:][same])
+        b.append(rows[order][:-1][same])
+    left, right = np.concatenate(a), np.concatenate(b)
+    graph = coo_matrix((np.ones(len(left), dtype=np.int8), (left, right)), shape=(n, n))
+    _, component = connected_components(graph, directed=False)
+    # Renumber by first entry, so unit ids do not depend on scipy's labelling.
+    first = np.full(int(component.max()) + 1, n, dtype=np.int64)
+    np.minimum.at(first, component, np.arange(n))
+    _, renumbered = np.unique(first[component], return_inverse=True)
+    return renumbered.astype(np.int64).reshape(-1)

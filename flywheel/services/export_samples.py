@@ -14,12 +14,15 @@ How a sample's fields resolve (documented in docs/release-format.md):
 
 from __future__ import annotations
 
+import json
 import logging
 from collections.abc import Iterator, Mapping, Sequence
+from datetime import UTC, datetime
 from typing import Any, NamedTuple
 
 import numpy as np
 from django.contrib.auth import get_user_model
+from django.db import connection
 from django.db.models import F, QuerySet
 from django.db.models.functions import Coalesce
 
@@ -32,7 +35,7 @@ from flywheel.export.records import UNCLUSTERED
 from flywheel.models import Embedding, FlywheelPolicy, Project
 
 log = logging.getLogger(__name__)
-LOOKUP_CHUNK = 500
+LOOKUP_CHUNK = 2000
 AGREEMENT_DROP = ("annotators", "by_choice", "cohen", "cohen_weighted", "categories", "choices")
 
 
@@ -119,10 +122,49 @@ class SampleRow(NamedTuple):
     reviewer_name: str | None
 
 
-def items_of(samples: QuerySet[Sample], *, chunk: int = 1000) -> Iterator[ExportItem]:
+def items_of(samples: QuerySet[Sample], *, chunk: int = 2000) -> Iterator[ExportItem]:
+    """The export items of ``samples``, streamed by one query (a server-side cursor on PostgreSQL).
+
+    Rows are read raw and their JSON columns decoded here: Django's per-row converters cost more
+    than the export itself on a 100k release.
+    """
     schemas = SchemaCache()
-    for row in samples.values_list(*COLUMNS).iterator(chunk_size=chunk):
-        yield item_from_sample(SampleRow(*row), schemas)
+    sql, params = samples.values_list(*COLUMNS).query.sql_with_params()
+    loads = json.loads
+    with connection.chunked_cursor() as cursor:
+        cursor.execute(sql, params)
+        while rows := cursor.fetchmany(chunk):
+            for row in rows:
+                prompt, values, lineage, annotators, when = row[2], row[6], row[7], row[10], row[13]
+                yield item_from_sample(
+                    SampleRow(
+                        row[0],
+                        row[1],
+                        loads(prompt) if isinstance(prompt, str | bytes) else prompt,
+                        row[3],
+                        row[4],
+                        row[5],
+                        loads(values) if isinstance(values, str | bytes) else values,
+                        loads(lineage) if isinstance(lineage, str | bytes) else lineage,
+                        row[8],
+                        row[9],
+                        loads(annotators) if isinstance(annotators, str | bytes) else annotators,
+                        row[11],
+                        row[12],
+                        _when(when),
+                        row[14],
+                        row[15],
+                    ),
+                    schemas,
+                )
+
+
+def _when(value: Any) -> datetime | None:
+    """A timestamp as the backend returns it raw: aware already (PostgreSQL), or UTC text (SQLite)."""
+    if value is None or isinstance(value, datetime):
+        return value.replace(tzinfo=UTC) if value is not None and value.tzinfo is None else value
+    when = datetime.fromisoformat(str(value))
+    return when if when.tzinfo else when.replace(tzinfo=UTC)
 
 
 def _str(value: Any) -> str | None:
@@ -162,16 +204,14 @@ def cluster_of(lineage: Mapping[str, Any]) -> str | None:
 def item_from_sample(sample: SampleRow, schemas: SchemaCache) -> ExportItem:
     lineage: Mapping[str, Any] = sample.lineage or {}
     values: Mapping[str, Any] = sample.values or {}
-
-    def pick(name: str) -> Any:
-        return _pick(lineage, values, name)
-
+    get = lineage.get
     programmatic = sample.origin == Sample.Origin.PROGRAMMATIC
     sop_version, json_schema = schemas.get(sample.sop_id) if sample.sop_id else (None, None)
     if programmatic or sample.sop_id is None:
-        json_schema = lineage.get("json_schema") if isinstance(lineage.get("json_schema"), dict) else None
-    output_format = sample.output_format or lineage.get("output_format") or "text"
-    must_refuse = bool(pick("must_refuse"))
+        own = get("json_schema")
+        json_schema = own if isinstance(own, dict) else None
+    output_format = sample.output_format or get("output_format") or "text"
+    must_refuse = bool(_pick(lineage, values, "must_refuse"))
     annotators = tuple(str(name) for name in (sample.annotators or []))
     rejected = sample.rejected_answer or ""
     return ExportItem(
@@ -186,18 +226,18 @@ def item_from_sample(sample: SampleRow, schemas: SchemaCache) -> ExportItem:
         must_refuse=must_refuse,
         json_schema=json_schema,
         reference_exact=(output_format == "json" and not must_refuse) or programmatic,
-        difficulty=_str(pick("difficulty")),
-        domain=_str(pick("domain")),
-        source=_str(lineage.get("source")) or _str(lineage.get("generator")),
-        source_id=_str(lineage.get("source_id")),
-        observation_id=_str(lineage.get("observation_id")),
-        cluster=cluster_of(lineage),
-        annotator=_str(lineage.get("annotator")) or (annotators[0] if annotators else None),
-        reviewer=_str(lineage.get("reviewer")) or _str(sample.reviewer_name),
+        difficulty=_str(_pick(lineage, values, "difficulty")),
+        domain=_str(_pick(lineage, values, "domain")),
+        source=_str(get("source")) or _str(get("generator")),
+        source_id=_str(get("source_id")),
+        observation_id=_str(get("observation_id")),
+        cluster=_cluster(get("cluster")),
+        annotator=_str(get("annotator")) or (annotators[0] if annotators else None),
+        reviewer=_str(get("reviewer")) or _str(sample.reviewer_name),
         annotators=annotators,
-        sop_version=_int(lineage.get("sop_version")) or sop_version,
-        augment_type=_str(lineage.get("augment_type")),
-        augment_round=_int(lineage.get("augment_round")),
+        sop_version=_int(get("sop_version")) or sop_version,
+        augment_type=_str(get("augment_type")),
+        augment_round=_int(get("augment_round")),
         origin=sample.origin,
         decision=sample.decision or "",
         decided_at=sample.when,
@@ -219,8 +259,10 @@ class CachedEmbed:
 
     def __call__(self, texts: list[str]) -> np.ndarray:
         hashes = [text_hash(self.model_id, text) for text in texts]
-        vectors = self._cached(sorted(set(hashes)))
-        missing = {h: t for h, t in zip(hashes, texts, strict=True) if h not in vectors}
+        if not hashes:
+            return np.zeros((0, 1), np.float32)
+        blobs = self._cached(sorted(set(hashes)))
+        missing = {h: t for h, t in zip(hashes, texts, strict=True) if h not in blobs}
         if missing:
             order = sorted(missing)
             fresh = np.asarray(self._embedder.embed([missing[h] for h in order]), dtype=np.float32)
@@ -232,17 +274,24 @@ class CachedEmbed:
                 ignore_conflicts=True,
                 batch_size=LOOKUP_CHUNK,
             )
-            vectors.update(zip(order, fresh, strict=True))
+            blobs.update((h, v.tobytes()) for h, v in zip(order, fresh, strict=True))
             self.computed += len(order)
-        return np.stack([vectors[h] for h in hashes]) if hashes else np.zeros((0, 1), np.float32)
+        flat = np.frombuffer(b"".join(blobs[h] for h in hashes), dtype=np.float32)
+        return flat.reshape(len(hashes), -1)
 
-    def _cached(self, hashes: Sequence[str]) -> dict[str, np.ndarray]:
-        found: dict[str, np.ndarray] = {}
-        for start in range(0, len(hashes), LOOKUP_CHUNK):
-            rows = Embedding.objects.filter(
-                model_id=self.model_id, text_hash__in=hashes[start : start + LOOKUP_CHUNK]
-            ).values_list("text_hash", "vector")
-            found.update((h, np.frombuffer(bytes(v), dtype=np.float32)) for h, v in rows)
+    def _cached(self, hashes: Sequence[str]) -> dict[str, bytes]:
+        """Stored vectors by text hash, read raw (one query per chunk, no model instances)."""
+        found: dict[str, bytes] = {}
+        table = connection.ops.quote_name(Embedding._meta.db_table)
+        with connection.cursor() as cursor:
+            for start in range(0, len(hashes), LOOKUP_CHUNK):
+                chunk = list(hashes[start : start + LOOKUP_CHUNK])
+                marks = ", ".join(["%s"] * len(chunk))
+                cursor.execute(
+                    f"SELECT text_hash, vector FROM {table} WHERE model_id = %s AND text_hash IN ({marks})",
+                    [self.model_id, *chunk],
+                )
+                found.update((h, bytes(v)) for h, v in cursor.fetchall())
         return found
 
 

@@ -169,6 +169,33 @@ def test_a_golden_answer_with_pii_or_broken_json_refuses_naming_items_not_values
     assert Release.objects.count() == 0
 
 
+def test_a_refusal_carries_every_flagged_item_key_for_the_caller_to_send_back(acme):
+    project, lead = acme
+    leaky_keys = [f"lf:trace-{i:05d}" for i in range(0, 48, 4)]  # 12: more than the message shows
+    for sample in Sample.objects.filter(project=project, item_key__in=leaky_keys):
+        sample.answer = "Please ask Alice, she knows."
+        sample.save()
+    broken = Sample.objects.get(project=project, item_key="lf:trace-00009")
+    broken.answer = '{"order_id": "A-9",'
+    broken.save()
+    with pytest.raises(ReleaseRefused) as refused:
+        publish(project, user=lead)
+    error = refused.value
+    assert error.pii_items == sorted(leaky_keys)
+    assert error.json_items == ["lf:trace-00009"]
+    assert error.release_id == "acme-v1"
+    pii_reason = next(r for r in error.reasons if r.startswith("the PII gate"))
+    assert pii_reason.endswith("and 2 more") and pii_reason in error.message  # the message as before
+
+
+def test_a_release_that_passes_has_no_flagged_items(acme):
+    project, lead = acme
+    with pytest.raises(ReleaseRefused) as refused:
+        publish(project, user=lead, query=ReleaseQuery(sample_types=("boundary",)))
+    assert refused.value.pii_items == [] and refused.value.json_items == []
+    assert any("fewer than the minimum" in r for r in refused.value.reasons)
+
+
 def test_a_dry_run_runs_every_check_and_writes_nothing(acme, settings):
     project, _ = acme
     result = release_dry_run(project=project, scrubber=SCRUBBER, embedder=HashingEmbedder(256))

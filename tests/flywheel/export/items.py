@@ -8,6 +8,7 @@ generated JSON row. Wording varies with the index so nothing is a near duplicate
 
 from __future__ import annotations
 
+import functools
 import json
 from collections.abc import Iterator
 from dataclasses import replace
@@ -63,32 +64,38 @@ class FakeEmbed:
         return self._embedder.embed(texts)
 
 
+@functools.cache
+def _pattern(i: int, k: int) -> str:
+    return " ".join(WORDS[(i * 7 + j * 3) % len(WORDS)] for j in range(k))
+
+
 def _words(i: int, k: int = 4) -> str:
-    return " ".join(WORDS[(i * 7 + j * 3) % len(WORDS)] for j in range(k)) + f" {i}"
+    return f"{_pattern(i % len(WORDS), k)} {i}"
 
 
 def _base(i: int, kind: str, **fields) -> ExportItem:
-    item = ExportItem(
-        item_key=f"lf:trace-{i:05d}",
-        group_key=f"trace:lf:trace-{i:05d}",
-        prompt=({"role": "user", "content": f"Question {i} about {_words(i)}?"},),
-        answer=f"Answer {i}: {_words(i + 1)}.",
-        task_type="qa",
-        sample_type="golden",
-        difficulty=("easy", "medium", "hard")[i % 3],
-        domain="support",
-        source="lf",
-        source_id=f"trace-{i:05d}",
-        cluster=f"C{1 + i % 3}",
-        annotator=f"ann{i % 2 + 1}",
-        reviewer="lead",
-        annotators=(f"ann{i % 2 + 1}",),
-        sop_version=1,
-        decision="consensus",
-        decided_at=T0 + timedelta(minutes=i),
-        trace_key=f"t{i}",
-    )
-    return replace(item, **fields)
+    values = {
+        "item_key": f"lf:trace-{i:05d}",
+        "group_key": f"trace:lf:trace-{i:05d}",
+        "prompt": ({"role": "user", "content": f"Question {i} about {_words(i)}?"},),
+        "answer": f"Answer {i}: {_words(i + 1)}.",
+        "task_type": "qa",
+        "sample_type": "golden",
+        "difficulty": ("easy", "medium", "hard")[i % 3],
+        "domain": "support",
+        "source": "lf",
+        "source_id": f"trace-{i:05d}",
+        "cluster": f"C{1 + i % 3}",
+        "annotator": f"ann{i % 2 + 1}",
+        "reviewer": "lead",
+        "annotators": (f"ann{i % 2 + 1}",),
+        "sop_version": 1,
+        "decision": "consensus",
+        "decided_at": T0 + timedelta(minutes=i),
+        "trace_key": f"t{i}",
+    }
+    values.update(fields)  # one construction (dataclasses.replace would build every item twice)
+    return ExportItem(**values)  # type: ignore[arg-type]
 
 
 def make_item(i: int) -> list[ExportItem]:
