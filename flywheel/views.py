@@ -7,8 +7,9 @@ from django.db import connection
 from django.db.models import Count, Q
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, render
+from django.views.decorators.http import require_safe
 
-from annotate.access import has_role, projects_for, role_in
+from annotate.access import has_role, project_with_role, projects_for, role_in
 from annotate.models import Role
 from flywheel.models import Failure, Project, Quarantine, SyncRun, Trace
 
@@ -16,12 +17,13 @@ PAGE_SIZE = 50
 
 
 def project_for(request: HttpRequest, project_id: int, at_least: Role) -> Project:
-    project = get_object_or_404(Project, pk=project_id)
-    if not has_role(user=request.user, project=project, at_least=at_least):
+    project = project_with_role(project_id=project_id, user=request.user)
+    if project is None or not has_role(user=request.user, project=project, at_least=at_least):
         raise Http404("No such project, or you are not a member of it.")
     return project
 
 
+@require_safe
 def home(request: HttpRequest) -> HttpResponse:
     projects = projects_for(user=request.user).annotate(
         trace_count=Count("traces", distinct=True),
@@ -30,6 +32,7 @@ def home(request: HttpRequest) -> HttpResponse:
     return render(request, "flywheel/home.html", {"projects": projects})
 
 
+@require_safe
 def trace_list(request: HttpRequest, project_id: int) -> HttpResponse:
     project = project_for(request, project_id, Role.ANNOTATOR)
     traces = Trace.objects.filter(project=project).order_by("-timestamp", "-id")
@@ -59,6 +62,7 @@ def trace_list(request: HttpRequest, project_id: int) -> HttpResponse:
     return render(request, "flywheel/trace_list.html", context)
 
 
+@require_safe
 def trace_detail(request: HttpRequest, project_id: int, trace_id: int) -> HttpResponse:
     project = project_for(request, project_id, Role.ANNOTATOR)
     trace = get_object_or_404(
@@ -71,6 +75,7 @@ def trace_detail(request: HttpRequest, project_id: int, trace_id: int) -> HttpRe
     return render(request, "flywheel/trace_detail.html", context)
 
 
+@require_safe
 def sync_runs(request: HttpRequest, project_id: int) -> HttpResponse:
     project = project_for(request, project_id, Role.LEAD)
     runs = SyncRun.objects.filter(source__project=project).select_related("source")[:100]
@@ -78,6 +83,7 @@ def sync_runs(request: HttpRequest, project_id: int) -> HttpResponse:
     return render(request, "flywheel/sync_runs.html", {"project": project, "runs": runs, "rejects": rejects})
 
 
+@require_safe
 def healthz(request: HttpRequest) -> JsonResponse:
     """Liveness and database reachability, for load balancers and the nightly's monitors."""
     try:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from django.core.paginator import Paginator
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, render
+from django.views.decorators.http import require_safe
 
 from annotate.models import Role
 from flywheel.models import Cluster, Failure
@@ -22,6 +23,7 @@ from flywheel.views import project_for
 PAGE_SIZE = 50
 
 
+@require_safe
 def clusters(request: HttpRequest, project_id: int) -> HttpResponse:
     project = project_for(request, project_id, Role.LEAD)
     sort = request.GET.get("sort", "size")
@@ -40,6 +42,7 @@ def clusters(request: HttpRequest, project_id: int) -> HttpResponse:
     return render(request, "flywheel/clusters.html", context)
 
 
+@require_safe
 def cluster_detail(request: HttpRequest, project_id: int, number: int | None = None) -> HttpResponse:
     project = project_for(request, project_id, Role.LEAD)
     cluster = get_object_or_404(Cluster, project=project, number=number) if number is not None else None

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import hashlib
 
-from annotate.models import LabelingPolicy
-from flywheel.errors import InvalidInput
+from annotate.models import SOP, LabelingPolicy
+from flywheel.errors import InvalidInput, NotFound
 from flywheel.models import Project
 
 
@@ -23,6 +23,29 @@ class LabelInvalid(InvalidInput):
 def policy_for(project: Project) -> LabelingPolicy:
     policy, _ = LabelingPolicy.objects.get_or_create(project=project)
     return policy
+
+
+def queue_settings(project: Project) -> tuple[LabelingPolicy, SOP]:
+    """The labeling policy and the current SOP, in one query (next-task asks on every call).
+
+    Read, not cached: a lead's new SOP version or policy change applies to the very next lease.
+    """
+    from annotate.services.sops import NO_SOP, NO_SOP_HINT
+
+    sop = (
+        SOP.objects.filter(project=project, status=SOP.Status.PUBLISHED)
+        .select_related("project__labeling_policy")
+        .order_by("-version")
+        .first()
+    )
+    if sop is None:
+        raise NotFound(NO_SOP.format(project=project.name), hint=NO_SOP_HINT)
+    try:
+        policy = sop.project.labeling_policy
+    except LabelingPolicy.DoesNotExist:
+        policy = policy_for(project)
+    sop.project = project
+    return policy, sop
 
 
 def stable_share(key: str, *, salt: str) -> float:

@@ -9,20 +9,22 @@ and its free slots are counted again under the lock, so only one of them gets it
 from __future__ import annotations
 
 import random
-from datetime import timedelta
+import time
+from collections.abc import Sequence
+from datetime import datetime, timedelta
 from typing import Any
 
 from django.db import IntegrityError, connection, transaction
-from django.db.models import Exists, F, OuterRef, Q
+from django.db.models import Case, Exists, F, OuterRef, Q, Subquery, Value, When
 from django.utils import timezone
 
 from annotate.labeling import clean_label, validate_label
 from annotate.models import SOP, Annotation, Assignment, Task
-from annotate.services.common import LabelInvalid, policy_for
+from annotate.services.common import LabelInvalid, policy_for, queue_settings
 from annotate.services.review import task_settle
-from annotate.services.sops import sop_current, sop_schema
+from annotate.services.sops import sop_schema
 from flywheel.errors import Conflict, InvalidInput, NotFound
-from flywheel.models import Project
+from flywheel.models import Observation, Project
 
 LEASE_LOST = (
     "Your lease on this task ended ({why}); the task went back to the queue and your answer was "
@@ -32,6 +34,11 @@ NOT_YOURS = "No open assignment {id} of yours."
 SKIP_NEEDS_REASON = "Say why you skip (e.g. 'not enough context', 'not my language')."
 
 __all__ = ["LabelInvalid", "next_task", "policy_for", "skip", "submit"]
+
+# Lapsed leases are swept at most this often per project and process; and always before anyone
+# is told the queue is empty, so a lapsed lease never keeps a slot from someone who wants work.
+LEASE_SWEEP_SECONDS = 15.0
+_last_sweep: dict[int, float] = {}  # project pk -> time.monotonic() of this process's last sweep
 
 
 def free_slot() -> Q:
@@ -63,6 +70,7 @@ def expire_leases(project: Project) -> int:
     stays the annotator's, and its slot stays reserved.
     """
     now = timezone.now()
+    _last_sweep[project.pk] = time.monotonic()
     lapsed = Assignment.objects.filter(
         task__project=project, status=Assignment.Status.LEASED, lease_expires_at__lte=now
     ).values_list("pk", "task_id", "return_comment")[:1000]
@@ -70,50 +78,76 @@ def expire_leases(project: Project) -> int:
     for pk, task_id, returned in lapsed:
         with transaction.atomic():
             status = Assignment.Status.RETURNED if returned else Assignment.Status.EXPIRED
-            won = Assignment.objects.filter(pk=pk, status=Assignment.Status.LEASED).update(
-                status=status, finished_at=None if returned else now
-            )
+            # Still lapsed: its annotator may have taken the rework up again since it was listed.
+            won = Assignment.objects.filter(
+                pk=pk, status=Assignment.Status.LEASED, lease_expires_at__lte=now
+            ).update(status=status, finished_at=None if returned else now)
             if won and not returned:
                 Task.objects.filter(pk=task_id).update(leased_count=F("leased_count") - 1)
             expired += won
     return expired
 
 
+def _sweep_due(project: Project) -> bool:
+    return time.monotonic() - _last_sweep.get(project.pk, float("-inf")) >= LEASE_SWEEP_SECONDS
+
+
 def _held_or_returned(project: Project, user: Any) -> Assignment | None:
-    """The live lease, else the oldest rework a lead sent back: one query for both."""
+    """The live lease, else the oldest rework a lead sent back (a lapsed lease on rework is still
+    rework): one query for all of them."""
+    now = timezone.now()
+    live = Q(status=Assignment.Status.LEASED, lease_expires_at__gt=now)
+    lapsed_rework = Q(status=Assignment.Status.LEASED, lease_expires_at__lte=now) & ~Q(return_comment="")
     return (
         Assignment.objects.filter(task__project=project, annotator=user)
-        .filter(
-            Q(status=Assignment.Status.LEASED, lease_expires_at__gt=timezone.now())
-            | Q(status=Assignment.Status.RETURNED)
-        )
+        .filter(live | Q(status=Assignment.Status.RETURNED) | lapsed_rework)
         .select_related("task__trace", "task__cluster", "sop")
-        .order_by("status", "pk")  # "leased" sorts before "returned"
+        .order_by(Case(When(live, then=Value(0)), default=Value(1)), "pk")  # the live lease, then rework
         .first()
     )
+
+
+def _is_live(assignment: Assignment) -> bool:
+    return assignment.status == Assignment.Status.LEASED and assignment.lease_expires_at > timezone.now()
 
 
 def next_task(*, project: Project, user: Any, rng: random.Random | None = None) -> Assignment | None:
     """The annotator's current lease, else their returned rework (it comes before new work),
     else a new lease on the highest-priority free task (or None)."""
     held = _held_or_returned(project, user)
-    if held is not None and held.status == Assignment.Status.LEASED:
+    if held is not None and _is_live(held):
         return held
-    policy, sop = policy_for(project), sop_current(project)
-    if expire_leases(project) and held is None:
-        held = _held_or_returned(project, user)  # a lapsed lease on rework is returned work again
+    policy, sop = queue_settings(project)
     expires = timezone.now() + timedelta(minutes=policy.lease_minutes)
+    kinds = [Task.Kind.NORMAL]
+    if (rng or random).random() < policy.gold_rate:
+        kinds.insert(0, Task.Kind.GOLD)  # gold tasks look like any other to the annotator
+    swept = _sweep_due(project)
+    if swept:
+        expire_leases(project)
+    lease = _take(project, user, held, kinds, sop, expires)
+    if lease is None and not swept and expire_leases(project):
+        # Nothing free, and lapsed leases held slots: they are back in the queue now.
+        lease = _take(project, user, None, kinds, sop, expires)
+    return lease
+
+
+def _take(
+    project: Project, user: Any, held: Assignment | None, kinds: Sequence[str], sop: SOP, expires: datetime
+) -> Assignment | None:
     if held is not None:
         # Its slot is still reserved (see review_reject); the rework follows the current SOP.
-        taken = Assignment.objects.filter(pk=held.pk, status=Assignment.Status.RETURNED).update(
-            status=Assignment.Status.LEASED, lease_expires_at=expires, sop=sop
+        taken = (
+            Assignment.objects.filter(pk=held.pk)
+            .filter(
+                Q(status=Assignment.Status.RETURNED)
+                | Q(status=Assignment.Status.LEASED, lease_expires_at__lte=timezone.now())
+            )
+            .update(status=Assignment.Status.LEASED, lease_expires_at=expires, sop=sop)
         )
         if taken:
             held.status, held.lease_expires_at, held.sop = Assignment.Status.LEASED, expires, sop
             return held
-    kinds = [Task.Kind.NORMAL]
-    if (rng or random).random() < policy.gold_rate:
-        kinds.insert(0, Task.Kind.GOLD)  # gold tasks look like any other to the annotator
     for kind in kinds:
         lease = _lease_first_free(project, user, kind, sop, expires)
         if lease is not None:
@@ -127,8 +161,10 @@ def _lease_first_free(project: Project, user: Any, kind: str, sop: SOP, expires:
         with transaction.atomic():
             # Rows another annotator is leasing right now are skipped, not waited for; the
             # counters are re-read under the row lock, so a slot is never handed out twice.
+            # The trace and cluster come along: they are what the annotator's view shows.
             task = (
-                Task.objects.select_for_update(skip_locked=skip_locked)
+                Task.objects.select_for_update(skip_locked=skip_locked, of=("self",))
+                .select_related("trace", "cluster")
                 .filter(
                     free_slot(),
                     not_mine_this_round(user),
@@ -145,23 +181,34 @@ def _lease_first_free(project: Project, user: Any, kind: str, sop: SOP, expires:
                 task=task, annotator=user, sop=sop, lease_expires_at=expires, round=task.round
             )
             Task.objects.filter(pk=task.pk).update(leased_count=F("leased_count") + 1)
-        # One query for everything the annotator's view of the task shows.
-        return Assignment.objects.select_related("task__trace", "task__cluster", "sop").get(pk=lease.pk)
+            task.leased_count += 1
+        return lease
     except IntegrityError:
         return None  # this annotator already had it (a double click from two tabs)
 
 
-def _own_assignment(assignment_id: int, user: Any) -> Assignment:
+def _own_assignment(assignment_id: int, user: Any, *, lock_task: bool = False) -> Assignment:
+    """The caller's assignment, locked, with everything a submit reads, in one query.
+
+    ``lock_task`` locks the task row too, so the task's counters read here stay true until commit.
+    """
+    newest_generation = (
+        Observation.objects.filter(trace=OuterRef("task__trace"), type="GENERATION")
+        .order_by("-start_time")
+        .values("external_id")[:1]
+    )
     assignment = (
-        # of=("self",): lock the assignment row only (PostgreSQL refuses to lock the nullable side
-        # of the outer joins select_related makes).
-        Assignment.objects.select_for_update(of=("self",))
-        .select_related("task__trace__source", "task__cluster", "sop")
+        # of=: lock the assignment (and task) rows only (PostgreSQL refuses to lock the nullable
+        # side of the outer joins select_related makes).
+        Assignment.objects.select_for_update(of=("self", "task") if lock_task else ("self",))
+        .select_related("task__trace__source", "task__cluster", "task__project", "sop")
+        .annotate(generation_id=Subquery(newest_generation))
         .filter(pk=assignment_id, annotator=user)
         .first()
     )
     if assignment is None:
         raise NotFound(NOT_YOURS.format(id=assignment_id))
+    assignment.annotator = user  # the filter made sure
     return assignment
 
 
@@ -177,7 +224,7 @@ def submit(
 ) -> Annotation:
     """Validates against the SOP version the annotator was shown, then records it with lineage."""
     with transaction.atomic():
-        assignment = _own_assignment(assignment_id, user)
+        assignment = _own_assignment(assignment_id, user, lock_task=True)
         task = assignment.task
         _check_lease(assignment)
         schema = sop_schema(assignment.sop)
@@ -199,13 +246,16 @@ def submit(
         )
         assignment.status, assignment.finished_at = Assignment.Status.SUBMITTED, now
         assignment.save(update_fields=["status", "finished_at"])
-        Task.objects.filter(pk=task.pk).update(
-            submitted_count=F("submitted_count") + 1, leased_count=F("leased_count") - 1
-        )
-        task.refresh_from_db(fields=["submitted_count"])
-        if task.kind == Task.Kind.NORMAL and task.submitted_count >= task.required_annotations:
-            Task.objects.filter(pk=task.pk).update(status=Task.Status.DONE)
+        # The task row is locked (see _own_assignment): its counters are current.
+        task.submitted_count += 1
+        task.leased_count = max(0, task.leased_count - 1)
+        full = task.kind == Task.Kind.NORMAL and task.submitted_count >= task.required_annotations
+        if full:
             task.status = Task.Status.DONE
+        Task.objects.filter(pk=task.pk).update(
+            submitted_count=task.submitted_count, leased_count=F("leased_count") - 1, status=task.status
+        )
+        if full:
             task_settle(task=task)
         return annotation
 
@@ -230,12 +280,16 @@ def lineage(
     *, task: Task, assignment: Assignment, values: dict[str, Any], submitted_at: Any
 ) -> dict[str, Any]:
     trace = task.trace
-    generation = trace.observations.filter(type="GENERATION").order_by("-start_time").first()
+    if hasattr(assignment, "generation_id"):  # read with the assignment (see _own_assignment)
+        observation_id = getattr(assignment, "generation_id")  # noqa: B009 - an annotation mypy can't see
+    else:
+        generation = trace.observations.filter(type="GENERATION").order_by("-start_time").first()
+        observation_id = generation.external_id if generation else None
     return {
         "project": task.project.name,
         "source": trace.source.name,
         "source_id": trace.external_id,
-        "observation_id": generation.external_id if generation else None,
+        "observation_id": observation_id,
         "cluster": f"C{task.cluster.number}" if task.cluster else None,
         "annotator": assignment.annotator.get_username(),
         "sop_version": assignment.sop.version,

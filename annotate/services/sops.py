@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import hashlib
+import json
 from typing import Any
 
 from django.db import transaction
@@ -24,6 +26,8 @@ from flywheel.models import Project
 IMMUTABLE = "SOP v{version} is published and cannot change; create a new draft instead."
 NO_SOP = "Project '{project}' has no published SOP yet."
 NO_SOP_HINT = "A lead writes and publishes one on the SOP page before anyone labels."
+SCHEMA_CACHE_SIZE = 64
+_SCHEMAS: dict[str, LabelSchema] = {}  # content hash -> parsed schema (insertion order: oldest first)
 
 
 @transaction.atomic
@@ -63,7 +67,17 @@ def sop_current(project: Project) -> SOP:
 
 
 def sop_schema(sop: SOP) -> LabelSchema:
-    return parse_schema(sop.label_schema, sop_markdown=sop.body)
+    """The SOP's parsed schema; remembered per process by content (a schema is frozen)."""
+    key = hashlib.sha256(
+        json.dumps([sop.label_schema, sop.body], sort_keys=True, default=str).encode()
+    ).hexdigest()
+    schema = _SCHEMAS.get(key)
+    if schema is None:
+        schema = parse_schema(sop.label_schema, sop_markdown=sop.body)
+        if len(_SCHEMAS) >= SCHEMA_CACHE_SIZE:
+            _SCHEMAS.pop(next(iter(_SCHEMAS)))
+        _SCHEMAS[key] = schema
+    return schema
 
 
 def sop_versions_diff(old: SOP, new: SOP) -> str:

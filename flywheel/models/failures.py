@@ -136,7 +136,15 @@ class Failure(models.Model):
     assigned_by = models.CharField(max_length=16, blank=True, default="", help_text="full | incremental")
 
     class Meta:
-        indexes = [models.Index(fields=["project", "active", "cluster"], name="failure_project_cluster")]
+        indexes = [
+            models.Index(fields=["project", "active", "cluster"], name="failure_project_cluster"),
+            # A cluster's members in page order (representatives first, biggest groups first).
+            models.Index(
+                fields=["project", "cluster", "duplicate_of", "-group_size", "-id"],
+                condition=models.Q(active=True),
+                name="failure_members",
+            ),
+        ]
         ordering = ["-id"]
 
     def __str__(self) -> str:

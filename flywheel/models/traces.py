@@ -38,7 +38,11 @@ class Trace(models.Model):
         constraints = [
             models.UniqueConstraint(fields=["source", "external_id"], name="trace_unique_per_source"),
         ]
-        indexes = [models.Index(fields=["project", "-timestamp"], name="trace_project_time")]
+        indexes = [
+            # Covering the id: the cluster pages join failures to their traces' times from the
+            # index alone, without reading the (large) trace rows. Also the trace list's order.
+            models.Index(fields=["project", "-timestamp"], include=["id"], name="trace_project_time_id"),
+        ]
         ordering = ["-timestamp", "-id"]
 
     def __str__(self) -> str:

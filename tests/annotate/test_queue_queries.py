@@ -16,9 +16,9 @@ def test_next_task_and_submit_cost_a_fixed_number_of_queries(labeling, django_as
     client = Client()
     client.force_login(ann1)
     for _ in range(2):  # the second round proves the count does not grow with history
-        with django_assert_max_num_queries(14):
+        with django_assert_max_num_queries(11):
             lease = client.post(f"/api/projects/{project.pk}/next-task/").json()
-        with django_assert_max_num_queries(18):
+        with django_assert_max_num_queries(11):
             response = client.post(
                 f"/api/assignments/{lease['assignment']}/submit/",
                 {"values": GOOD},
