@@ -55,6 +55,7 @@ UNKNOWN_COLUMN = (
 )
 BAD_JSON = "The file is not valid JSON: {error}."
 BAD_JSON_LINE = "Line {line} is not valid JSON: {error}."
+TOO_DEEP = "it is nested hundreds of levels deep (an annotation is a flat object)"
 JSON_SHAPE = "A JSON import is an array of annotation objects, or an object with an 'annotations' array."
 ROW_NOT_OBJECT = "Row {row} is not a JSON object; each annotation is an object like the export's rows."
 
@@ -201,7 +202,7 @@ def _json_rows(text: IO[str]) -> Iterator[RawRow]:
     if first.lstrip().startswith("{"):
         try:
             row = json.loads(first)
-        except json.JSONDecodeError:
+        except (json.JSONDecodeError, RecursionError):
             row = None  # a pretty-printed object: read it whole below
         if isinstance(row, dict) and "annotations" not in row:
             yield from _json_lines([(first_number, first)], lines)
@@ -225,6 +226,8 @@ def _json_lines(head: list[tuple[int, str]], lines: Iterator[tuple[int, str]]) -
             item = json.loads(line)
         except json.JSONDecodeError as error:
             raise InvalidInput(BAD_JSON_LINE.format(line=line_number, error=error.msg)) from None
+        except RecursionError:
+            raise InvalidInput(BAD_JSON_LINE.format(line=line_number, error=TOO_DEEP)) from None
         yield _json_row(number, item)
 
 
@@ -243,6 +246,8 @@ def _load(body: str) -> Any:
     except json.JSONDecodeError as error:
         where = f"line {error.lineno}, column {error.colno}"
         raise InvalidInput(BAD_JSON.format(error=f"{error.msg} at {where}")) from None
+    except RecursionError:  # json recurses per nesting level: ~1,000 levels raise this, not ValueError
+        raise InvalidInput(BAD_JSON.format(error=TOO_DEEP)) from None
 
 
 def _json_row(number: int, item: Any) -> RawRow:

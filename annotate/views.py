@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 from django.contrib import messages
 from django.http import HttpRequest, HttpResponse, QueryDict
 from django.shortcuts import get_object_or_404, redirect, render
-from django.views.decorators.http import require_POST
+from django.views.decorators.http import require_http_methods, require_POST, require_safe
 
 from annotate import markdown
 from annotate.models import Assignment, Role
@@ -19,6 +20,7 @@ from flywheel.models import Failure
 from flywheel.views import project_for
 
 
+@require_safe
 def label_home(request: HttpRequest, project_id: int) -> HttpResponse:
     project = project_for(request, project_id, Role.ANNOTATOR)
     held = queue.current_lease(project=project, user=request.user)
@@ -48,6 +50,15 @@ def label_next(request: HttpRequest, project_id: int) -> HttpResponse:
         messages.info(request, "The queue is empty for you: every open task is done or taken. Well done.")
         return redirect("label-home", project_id=project.pk)
     return redirect("label-item", project_id=project.pk, assignment_id=lease.pk)
+
+
+def _seconds(text: str | None) -> float:
+    """The page's own timer value; anything but a finite, non-negative number counts as unknown (0)."""
+    try:
+        value = float(text or 0)
+    except ValueError:
+        return 0.0
+    return value if math.isfinite(value) and value >= 0 else 0.0
 
 
 def form_values(fields: list[dict[str, Any]], data: QueryDict) -> dict[str, Any]:
@@ -88,6 +99,7 @@ def widgets(
     return shown
 
 
+@require_http_methods(["GET", "HEAD", "POST"])
 def label_item(request: HttpRequest, project_id: int, assignment_id: int) -> HttpResponse:
     project = project_for(request, project_id, Role.ANNOTATOR)
     assignment = get_object_or_404(
@@ -108,7 +120,7 @@ def label_item(request: HttpRequest, project_id: int, assignment_id: int) -> Htt
                 )
             else:
                 values = form_values(fields, request.POST)
-                seconds = float(request.POST.get("seconds_spent") or 0)
+                seconds = _seconds(request.POST.get("seconds_spent"))
                 queue.submit(
                     assignment_id=assignment.pk, user=request.user, values=values, seconds_spent=seconds
                 )

@@ -16,7 +16,7 @@ from django.core.paginator import Paginator
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
-from django.views.decorators.http import require_POST
+from django.views.decorators.http import require_http_methods, require_POST, require_safe
 
 from annotate.augment.recipe import TRANSFORMS, InvalidRecipe, parse_recipe
 from annotate.models import AugmentRun, Role
@@ -44,6 +44,7 @@ FALLBACK_RECIPE = (
 )
 
 
+@require_http_methods(["GET", "HEAD", "POST"])
 def augment_page(request: HttpRequest, project_id: int) -> HttpResponse:
     project = project_for(request, project_id, Role.LEAD)
     errors: list[str] = []
@@ -84,6 +85,7 @@ def augment_page(request: HttpRequest, project_id: int) -> HttpResponse:
     return render(request, "annotate/augment.html", context)
 
 
+@require_safe
 def augment_run_page(request: HttpRequest, project_id: int, run_id: int) -> HttpResponse:
     project = project_for(request, project_id, Role.LEAD)
     run = get_object_or_404(AugmentRun.objects.select_related("created_by"), pk=run_id, project=project)

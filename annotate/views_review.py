@@ -14,7 +14,7 @@ from django.core.paginator import Paginator
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
-from django.views.decorators.http import require_POST
+from django.views.decorators.http import require_http_methods, require_POST, require_safe
 
 from annotate.models import Role, Task
 from annotate.selectors_review import (
@@ -50,6 +50,7 @@ def _query(filters: QueueFilters, **extra: Any) -> str:
     return f"?{urlencode(params)}" if params else ""
 
 
+@require_safe
 def review_queue_page(request: HttpRequest, project_id: int) -> HttpResponse:
     project = project_for(request, project_id, Role.LEAD)
     filters = QueueFilters.from_query(request.GET)
@@ -92,7 +93,7 @@ def review_bulk_accept_page(request: HttpRequest, project_id: int) -> HttpRespon
     project = project_for(request, project_id, Role.LEAD)
     filters = QueueFilters.from_query(request.POST)
     back = reverse("review-queue", args=[project.pk]) + _query(filters)
-    expected = int(request.POST.get("expected") or 0)
+    expected = _int(request.POST.get("expected"))
     if filters.bucket not in (Task.Bucket.SAMPLED, Task.Bucket.REST) or expected < 1:
         messages.error(request, "Choose the bucket of single-annotated items to accept.")
         return redirect(back)
@@ -108,6 +109,7 @@ def review_bulk_accept_page(request: HttpRequest, project_id: int) -> HttpRespon
     return redirect(back)
 
 
+@require_http_methods(["GET", "HEAD", "POST"])
 def review_item_page(request: HttpRequest, project_id: int, task_id: int) -> HttpResponse:
     project = project_for(request, project_id, Role.LEAD)
     filters = QueueFilters.from_query(request.GET)
@@ -264,6 +266,7 @@ def _shown(value: Any) -> str:
     return str(value)
 
 
+@require_http_methods(["GET", "HEAD", "POST"])
 def review_outdated_page(request: HttpRequest, project_id: int) -> HttpResponse:
     project = project_for(request, project_id, Role.LEAD)
     if request.method == "POST":

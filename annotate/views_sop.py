@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import yaml
 from django.contrib import messages
-from django.http import HttpRequest, HttpResponse
+from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.views.decorators.http import require_http_methods, require_POST, require_safe
 
 from annotate import markdown
 from annotate.access import has_role
@@ -17,14 +18,18 @@ from flywheel.errors import FlywheelError
 from flywheel.views import project_for
 
 
+@require_http_methods(["GET", "HEAD", "POST"])
 def sop_page(request: HttpRequest, project_id: int) -> HttpResponse:
     project = project_for(request, project_id, Role.ANNOTATOR)
     is_lead = has_role(user=request.user, project=project, at_least=Role.LEAD)
+    if request.method == "POST" and not is_lead:
+        # Annotators read the SOP; writing it is the leads'. Refused like any lead page, not ignored.
+        raise Http404("No such project, or you are not a lead of it.")
     versions = list(SOP.objects.filter(project=project))
     published = [s for s in versions if s.status == SOP.Status.PUBLISHED]
     draft = next((s for s in versions if s.status == SOP.Status.DRAFT), None)
     errors: list[str] = []
-    if request.method == "POST" and is_lead:
+    if request.method == "POST":
         try:
             if request.POST.get("action") == "publish" and draft is not None:
                 sop_publish(sop=draft)
@@ -66,6 +71,7 @@ def _schema_text(sop: SOP | None) -> str:
     return yaml.safe_dump(sop.label_schema, sort_keys=False, allow_unicode=True)
 
 
+@require_safe
 def sop_diff_page(request: HttpRequest, project_id: int, old: int, new: int) -> HttpResponse:
     project = project_for(request, project_id, Role.LEAD)
     sops = SOP.objects.filter(project=project)
@@ -75,6 +81,7 @@ def sop_diff_page(request: HttpRequest, project_id: int, old: int, new: int) -> 
     )
 
 
+@require_POST
 def create_tasks(request: HttpRequest, project_id: int) -> HttpResponse:
     """The cluster page's 'create tasks' form: chosen clusters x N diverse items, or all new."""
     project = project_for(request, project_id, Role.LEAD)

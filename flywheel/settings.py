@@ -21,6 +21,8 @@ Environment:
   LOGIN_FAILURE_LIMIT, LOGIN_ADDRESS_FAILURE_LIMIT, LOGIN_LOCKOUT_SECONDS  sign-in throttling; 5, 30, 900.
   USE_X_FORWARDED_FOR "1" behind a proxy that sets X-Forwarded-For (the client address for throttling).
   WRITEBACK_SCORE_PREFIX  prefix of the score names written back to Langfuse; default "flywheel.".
+  MAX_BODY_BYTES      largest request body (JSON, forms); default 5 MiB. Bigger: 413 (flywheel.limits).
+  MAX_UPLOAD_BYTES    largest multipart upload (annotation files); default 200 MiB.
   NIGHTLY_HEARTBEAT_SECONDS  how often a running nightly job proves it lives; default 30 (0: off).
 """
 
@@ -77,6 +79,7 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    "flywheel.limits.RequestLimits",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -176,14 +179,29 @@ if not DEBUG:
     SECURE_HSTS_PRELOAD = True
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
 
+# Request limits (flywheel.limits refuses bigger requests with 413/414 before anything reads them).
+# A body (JSON, a form) up to MAX_BODY_BYTES: the longest label field is 20,000 characters and an
+# SOP a few pages. Multipart uploads (annotation files) up to MAX_UPLOAD_BYTES; their files stream
+# to a temporary file past FILE_UPLOAD_MAX_MEMORY_SIZE instead of memory.
+DATA_UPLOAD_MAX_MEMORY_SIZE = int(os.environ.get("MAX_BODY_BYTES", str(5 * 1024 * 1024)))
+FILE_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
+MAX_UPLOAD_BYTES = int(os.environ.get("MAX_UPLOAD_BYTES", str(200 * 1024 * 1024)))
+MAX_QUERY_STRING_BYTES = 8192
+DATA_UPLOAD_MAX_NUMBER_FIELDS = 2000
+
 REST_FRAMEWORK = {
+    "DEFAULT_PARSER_CLASSES": [
+        "flywheel.api.parsers.JSONParser",  # DRF's, refusing bodies nested too deep
+        "rest_framework.parsers.FormParser",
+        "rest_framework.parsers.MultiPartParser",
+    ],
     "DEFAULT_AUTHENTICATION_CLASSES": [
         "rest_framework.authentication.SessionAuthentication",
         "rest_framework.authentication.TokenAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
-    "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.LimitOffsetPagination",
+    "DEFAULT_PAGINATION_CLASS": "flywheel.api.pagination.Pagination",  # limit/offset, bounded
     "PAGE_SIZE": 50,
     "EXCEPTION_HANDLER": "flywheel.api.exceptions.exception_handler",
 }

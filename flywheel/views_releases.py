@@ -16,12 +16,14 @@ from django.core.paginator import Paginator
 from django.http import Http404, HttpRequest, HttpResponse, StreamingHttpResponse
 from django.http.response import HttpResponseBase
 from django.shortcuts import render
+from django.views.decorators.http import require_safe
 
 from annotate.models import SOP, Role
 from flywheel.errors import InvalidInput, NotFound
-from flywheel.export.archive import tar_gz_stream
+from flywheel.export.archive import archive_members, tar_gz_stream
 from flywheel.export.records import DEFAULT_MIX, parse_query
 from flywheel.models import Cluster, Project, Release
+from flywheel.paths import is_inside
 from flywheel.selectors.releases import (
     final_labels_since_last_release,
     release_get,
@@ -34,6 +36,10 @@ PAGE_SIZE = 50
 TOP = 20
 GONE = "The directory of {release} is gone from disk ({path}); the record stays, the files cannot be served."
 CHANGED = "The files of {release} changed on disk since it was published (manifest.json differs); not served."
+ESCAPED = (
+    "A file of {release} is missing, or is a link out of the release directory; not served. "
+    "Publish a new release."
+)
 QUERY_FIELDS = ("since", "until", "clusters", "sample_types", "sop_versions")
 
 
@@ -44,6 +50,7 @@ def _release(project: Project, number: int) -> Release:
         raise Http404(exc.message) from None
 
 
+@require_safe
 def releases(request: HttpRequest, project_id: int) -> HttpResponse:
     project = project_for(request, project_id, Role.LEAD)
     page = Paginator(release_list(project), PAGE_SIZE).get_page(request.GET.get("page"))
@@ -51,6 +58,7 @@ def releases(request: HttpRequest, project_id: int) -> HttpResponse:
     return render(request, "flywheel/releases.html", context)
 
 
+@require_safe
 def release_detail(request: HttpRequest, project_id: int, number: int) -> HttpResponse:
     project = project_for(request, project_id, Role.LEAD)
     release = _release(project, number)
@@ -67,6 +75,7 @@ def release_detail(request: HttpRequest, project_id: int, number: int) -> HttpRe
     return render(request, "flywheel/release_detail.html", context)
 
 
+@require_safe
 def release_download(request: HttpRequest, project_id: int, number: int) -> HttpResponseBase:
     project = project_for(request, project_id, Role.LEAD)
     return archive_response(_release(project, number))
@@ -82,12 +91,21 @@ def archive_response(release: Release) -> HttpResponseBase:
         )
     if hashlib.sha256(manifest.read_bytes()).hexdigest() != release.manifest_sha256:
         return HttpResponse(CHANGED.format(release=release.release_id), status=409, content_type="text/plain")
+    if any(not _served_safely(root, name) for name in archive_members(root)):
+        return HttpResponse(ESCAPED.format(release=release.release_id), status=409, content_type="text/plain")
     stream = tar_gz_stream(root, arcname=release.release_id, mtime=int(release.created_at.timestamp()))
     response = StreamingHttpResponse(stream, content_type="application/gzip")
     response["Content-Disposition"] = f'attachment; filename="{release.release_id}.tar.gz"'
     return response
 
 
+def _served_safely(root: Path, name: str) -> bool:
+    """A member of the archive: a regular file whose real path lies inside the release directory."""
+    path = root / name
+    return is_inside(root, path) and path.is_file()
+
+
+@require_safe
 def release_new(request: HttpRequest, project_id: int) -> HttpResponse:
     project = project_for(request, project_id, Role.LEAD)
     values = {name: request.GET.get(name, "").strip() for name in QUERY_FIELDS}

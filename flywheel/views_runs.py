@@ -5,6 +5,7 @@ from __future__ import annotations
 from django.core.paginator import Paginator
 from django.http import FileResponse, Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, render
+from django.views.decorators.http import require_safe
 
 from annotate.models import Role
 from flywheel.models import TrainingRun
@@ -20,6 +21,7 @@ from flywheel.views import project_for
 PAGE_SIZE = 50
 
 
+@require_safe
 def training_runs(request: HttpRequest, project_id: int) -> HttpResponse:
     project = project_for(request, project_id, Role.LEAD)
     page = Paginator(training_run_list(project=project), PAGE_SIZE).get_page(request.GET.get("page"))
@@ -28,6 +30,7 @@ def training_runs(request: HttpRequest, project_id: int) -> HttpResponse:
     return render(request, "flywheel/training_runs.html", context)
 
 
+@require_safe
 def training_run(request: HttpRequest, project_id: int, run_id: int) -> HttpResponse:
     project = project_for(request, project_id, Role.LEAD)
     run = get_object_or_404(TrainingRun.objects.select_related("release"), project=project, pk=run_id)
@@ -35,6 +38,7 @@ def training_run(request: HttpRequest, project_id: int, run_id: int) -> HttpResp
     return render(request, "flywheel/training_run.html", context)
 
 
+@require_safe
 def training_run_file(request: HttpRequest, project_id: int, run_id: int, name: str) -> FileResponse:
     project = project_for(request, project_id, Role.LEAD)
     run = get_object_or_404(TrainingRun, project=project, pk=run_id)

@@ -6,6 +6,9 @@ from rest_framework import serializers
 
 from annotate.models import SOP, Annotation, Assignment, Task
 
+# Ids and numbers sent to the database: its integer range (a bigger one is a 400, not an overflow).
+ID_MAX = 2_147_483_647
+
 
 class SOPSerializer(serializers.ModelSerializer):
     label_schema = serializers.JSONField()
@@ -18,7 +21,7 @@ class SOPSerializer(serializers.ModelSerializer):
 
 class TaskCreateSerializer(serializers.Serializer):
     clusters = serializers.ListField(
-        child=serializers.IntegerField(min_value=1), required=False, default=list
+        child=serializers.IntegerField(min_value=1, max_value=ID_MAX), required=False, default=list
     )
     per_cluster = serializers.IntegerField(min_value=1, max_value=10_000, default=20)
     all_new = serializers.BooleanField(default=False)

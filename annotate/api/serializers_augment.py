@@ -8,7 +8,9 @@ from annotate.models import AugmentRun, Sample
 
 
 class AugmentRunSerializer(serializers.ModelSerializer):
-    created_by = serializers.CharField(source="created_by.get_username", read_only=True, default=None)
+    created_by = serializers.CharField(
+        source="created_by.get_username", read_only=True, default=None, allow_null=True
+    )
     counts = serializers.JSONField()
     params = serializers.JSONField()
 
@@ -49,7 +51,9 @@ class ProposedSerializer(serializers.ModelSerializer):
     lineage = serializers.JSONField()
     seed = SeedSerializer(read_only=True)
     run = serializers.IntegerField(source="augment_run_id", read_only=True)
-    reviewer = serializers.CharField(source="reviewer.get_username", read_only=True, default=None)
+    reviewer = serializers.CharField(
+        source="reviewer.get_username", read_only=True, default=None, allow_null=True
+    )
 
     class Meta:
         model = Sample

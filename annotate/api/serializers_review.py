@@ -8,6 +8,9 @@ from annotate.models import Sample, Task
 
 BUCKETS = "0 disagreement, 1 sampled single label, 2 the rest"
 
+# Ids and numbers sent to the database: its integer range (a bigger one is a 400, not an overflow).
+ID_MAX = 2_147_483_647
+
 
 class ReviewQueueRowSerializer(serializers.Serializer):
     """A pending task as the queue lists it (a :class:`annotate.selectors_review.QueueRow`)."""
@@ -145,7 +148,9 @@ class ReviewItemSerializer(serializers.Serializer):
 
 
 class ReviewAcceptSerializer(serializers.Serializer):
-    annotation = serializers.IntegerField(min_value=1, help_text="The annotation whose label becomes final.")
+    annotation = serializers.IntegerField(
+        min_value=1, max_value=ID_MAX, help_text="The annotation whose label becomes final."
+    )
     comment = serializers.CharField(required=False, default="", allow_blank=True, max_length=2000)
 
 
@@ -153,12 +158,16 @@ class ReviewFixSerializer(serializers.Serializer):
     values = serializers.DictField(help_text="The final label, as the SOP's schema defines it.")
     comment = serializers.CharField(required=False, default="", allow_blank=True, max_length=2000)
     annotation = serializers.IntegerField(
-        required=False, allow_null=True, default=None, help_text="The annotation the fix started from."
+        required=False,
+        allow_null=True,
+        default=None,
+        max_value=ID_MAX,
+        help_text="The annotation the fix started from.",
     )
 
 
 class ReviewRejectSerializer(serializers.Serializer):
-    annotation = serializers.IntegerField(min_value=1)
+    annotation = serializers.IntegerField(min_value=1, max_value=ID_MAX)
     comment = serializers.CharField(max_length=2000, help_text="What is wrong; the annotator sees it.")
 
 
@@ -171,7 +180,9 @@ class ReviewBulkAcceptSerializer(serializers.Serializer):
         default=None,
         help_text="1 sampled single labels, 2 the rest; default both. Disagreements are never bulk-accepted.",
     )
-    limit = serializers.IntegerField(min_value=1, required=False, allow_null=True, default=None)
+    limit = serializers.IntegerField(
+        min_value=1, max_value=ID_MAX, required=False, allow_null=True, default=None
+    )
 
 
 class ReviewBulkAcceptedSerializer(serializers.Serializer):
@@ -180,7 +191,7 @@ class ReviewBulkAcceptedSerializer(serializers.Serializer):
 
 class ReviewRequeueSerializer(serializers.Serializer):
     tasks = serializers.ListField(
-        child=serializers.IntegerField(min_value=1),
+        child=serializers.IntegerField(min_value=1, max_value=ID_MAX),
         required=False,
         allow_null=True,
         default=None,

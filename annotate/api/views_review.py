@@ -53,11 +53,15 @@ FILTERS = [
     OpenApiParameter("cluster", OpenApiTypes.INT, description="Cluster number; 0 for unclustered items"),
     OpenApiParameter("sop", OpenApiTypes.INT, description="Items with an annotation under this SOP version"),
 ]
+# A label the SOP's schema refuses has ``detail`` and ``errors`` (field -> messages); a body that is
+# not a fix at all (no ``values``, a bad ``annotation``) has the request field names as keys instead.
 LABEL_ERRORS = inline_serializer(
     "ReviewLabelErrors",
     {
-        "detail": serializers.CharField(),
-        "errors": serializers.DictField(child=serializers.ListField(child=serializers.CharField())),
+        "detail": serializers.CharField(required=False),
+        "errors": serializers.DictField(
+            child=serializers.ListField(child=serializers.CharField()), required=False
+        ),
     },
 )
 

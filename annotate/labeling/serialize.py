@@ -8,6 +8,8 @@ from typing import Any
 
 import yaml
 
+TOO_DEEP = "the {what} is nested too deeply to read (hundreds of levels); no schema needs that"
+
 
 class _StrictLoader(yaml.SafeLoader):
     """PyYAML keeps the last of two equal keys; a field with two `choices:` would lose one silently."""
@@ -37,6 +39,8 @@ def read_document(text: str, *, what: str) -> Any:
             raise ValueError(
                 f"the {what} is not valid JSON: {error.msg} (line {error.lineno}, column {error.colno})"
             ) from None
+        except RecursionError:
+            raise ValueError(TOO_DEEP.format(what=what)) from None
     try:
         return yaml.load(text, Loader=_StrictLoader)  # noqa: S506 (a SafeLoader subclass)
     except yaml.MarkedYAMLError as error:
@@ -45,6 +49,8 @@ def read_document(text: str, *, what: str) -> Any:
         raise ValueError(f"the {what} is not valid YAML: {error.problem or error.context}{where}") from None
     except yaml.YAMLError as error:
         raise ValueError(f"the {what} is not valid YAML: {error}") from None
+    except RecursionError:  # the parsers recurse per nesting level
+        raise ValueError(TOO_DEEP.format(what=what)) from None
 
 
 def dump_yaml(data: Any) -> str:

@@ -3,18 +3,27 @@ from __future__ import annotations
 from typing import Any
 
 from django.http import Http404
-from django.shortcuts import get_object_or_404
 from rest_framework.permissions import BasePermission
 from rest_framework.request import Request
 
-from annotate.access import has_role
+from annotate.access import has_role, project_with_role
 from annotate.models import Role
 from flywheel.models import Project
 
 
 def project_from(view: Any) -> Project:
+    """The URL's project, looked up once per request together with the caller's role in it."""
     if not hasattr(view, "_project"):
-        view._project = get_object_or_404(Project, pk=view.kwargs["project_id"])
+        request = getattr(view, "request", None)
+        user = getattr(request, "user", None)
+        project = (
+            project_with_role(project_id=view.kwargs["project_id"], user=user)
+            if user is not None
+            else Project.objects.filter(pk=view.kwargs["project_id"]).first()
+        )
+        if project is None:
+            raise Http404("No such project.")
+        view._project = project
     return view._project
 
 

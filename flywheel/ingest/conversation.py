@@ -300,6 +300,6 @@ def _decode(value: Any) -> Any:
             break
         try:
             value = json.loads(value)
-        except ValueError:
+        except (ValueError, RecursionError):
             break
     return value

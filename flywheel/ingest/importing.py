@@ -13,6 +13,7 @@ from flywheel.ingest.files import iter_files
 from flywheel.ingest.runs import record_progress, sync_run
 from flywheel.ingest.store import ingest_batch
 from flywheel.models import Project, SyncRun, TraceSource
+from flywheel.paths import plain_path
 from flywheel.services.scrubbing import hash_key, scrubber_for
 
 NO_FILE = "No such file: {path}"
@@ -41,7 +42,7 @@ def resolve_project(name: str, *, create: bool) -> Project:
 def check_paths(paths: Sequence[str | Path]) -> list[Path]:
     checked = []
     for raw in paths:
-        path = Path(raw)
+        path = plain_path(raw, what="import path")
         if not path.exists():
             raise NotFound(NO_FILE.format(path=path))
         if not path.is_file():

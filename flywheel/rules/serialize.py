@@ -56,6 +56,8 @@ def read_yaml(text: str) -> Any:
         ) from None
     except yaml.YAMLError as error:
         raise InvalidRules([f"the rules are not valid YAML: {error}"]) from None
+    except RecursionError:  # PyYAML recurses per nesting level
+        raise InvalidRules(["the rules are nested too deeply to read (hundreds of levels)"]) from None
 
 
 def rules_to_data(ruleset: RuleSet) -> dict[str, Any]:

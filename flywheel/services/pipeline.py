@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-import csv
+import os
+import tempfile
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import timedelta
 from pathlib import Path
@@ -11,6 +13,7 @@ from typing import Any
 from django.utils import timezone
 
 from flywheel.cluster.embedding import Embedder
+from flywheel.csvsafe import csv_lines
 from flywheel.ingest.batching import progress_bar
 from flywheel.models import ClusterRun, Failure, Project
 from flywheel.services.clustering import clusters_assign, clusters_recluster
@@ -90,31 +93,37 @@ ASSIGNMENT_COLUMNS = ["trace_id", "cluster_id", "cluster_name", "is_noise", "dup
 
 
 def export_assignments(*, project: Project, path: Path) -> int:
-    """One row per flagged trace; ``duplicate_of`` is the representative's trace id (empty for it)."""
+    """One row per flagged trace; ``duplicate_of`` is the representative's trace id (empty for it).
+
+    Every cell is formula-safe (:mod:`flywheel.csvsafe`: trace ids and cluster names are user
+    input); the file is written beside ``path`` and renamed over it once complete.
+    """
     rows = (
         Failure.objects.filter(project=project, active=True)
         .select_related("trace", "cluster", "duplicate_of__trace")
         .order_by("pk")
     )
     count = 0
-    with path.open("w", newline="", encoding="utf-8") as out:
-        writer = csv.writer(out)
-        writer.writerow(ASSIGNMENT_COLUMNS)
+
+    def cells() -> Iterator[list[Any]]:
+        nonlocal count
         for failure in rows.iterator(chunk_size=2000):
             cluster = failure.cluster
-            writer.writerow(
-                [
-                    failure.trace.external_id,
-                    f"C{cluster.number}" if cluster else "",
-                    _csv_safe(cluster.label) if cluster else "unclustered",
-                    "true" if failure.is_noise else "false",
-                    failure.duplicate_of.trace.external_id if failure.duplicate_of else "",
-                ]
-            )
             count += 1
+            yield [
+                failure.trace.external_id,
+                f"C{cluster.number}" if cluster else "",
+                cluster.label if cluster else "unclustered",
+                "true" if failure.is_noise else "false",
+                failure.duplicate_of.trace.external_id if failure.duplicate_of else "",
+            ]
+
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".part")
+    try:
+        with os.fdopen(fd, "w", newline="", encoding="utf-8") as out:
+            out.writelines(csv_lines(ASSIGNMENT_COLUMNS, cells()))
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
     return count
-
-
-def _csv_safe(text: str) -> str:
-    """Spreadsheets run cells starting with = + - @ as formulas; a quote makes them text."""
-    return f"'{text}" if text[:1] in ("=", "+", "-", "@") else text

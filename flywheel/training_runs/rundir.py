@@ -25,6 +25,7 @@ from pathlib import Path
 from typing import Any
 
 from flywheel.errors import InvalidInput, NotFound
+from flywheel.paths import require_inside
 
 RUN_MANIFEST, METRICS, PROGRESS = "run_manifest.json", "metrics.json", "progress.json"
 CHECKPOINT_MARKER = "config.yaml"  # the last file of a checkpoint save (training.modeling)
@@ -221,6 +222,10 @@ def run_dir_read(
         raise NotFound(NOT_A_DIRECTORY.format(path=root), hint=NOT_A_DIRECTORY_HINT)
     if not (root / RUN_MANIFEST).is_file():
         raise InvalidInput(NOT_A_RUN.format(path=root), hint=NOT_A_RUN_HINT)
+    for name in (RUN_MANIFEST, PROGRESS, METRICS):
+        if (root / name).exists() or (root / name).is_symlink():
+            # A link out of the run directory would record (and the run page serve) a foreign file.
+            require_inside(root, root / name, what="a training run")
     manifest = _json(root / RUN_MANIFEST)
     release_id, release_sha, method = _identity(root, manifest)
     progress = None

@@ -27,6 +27,7 @@ from annotate.services.annotation_import import ImportRejected, annotations_impo
 from flywheel.errors import InvalidInput, NotFound
 from flywheel.management.base import FlywheelCommand
 from flywheel.models import Project
+from flywheel.paths import output_file, plain_path
 
 NO_PROJECT = "No project named '{name}'."
 NO_FILE = "No file at {path}."
@@ -85,7 +86,7 @@ class Command(FlywheelCommand):
         out = options.get("out")
         try:
             if out:
-                _write_atomically(Path(out), lines)
+                _write_atomically(output_file(out, what="--out file"), lines)
             else:
                 for piece in lines:
                     self.stdout.write(piece, ending="")
@@ -95,7 +96,7 @@ class Command(FlywheelCommand):
             self.stderr.write(f"{total} annotations of {project.name} written to {out}")
 
     def _import(self, project: Project, options: dict[str, Any]) -> None:
-        path = Path(options["file"])
+        path = plain_path(options["file"], what="annotations file")
         if not path.is_file():
             raise NotFound(NO_FILE.format(path=path))
         with path.open("rb") as handle:

@@ -132,6 +132,8 @@ def _jsonl_rows(path: Path, compressed: bool) -> Generator[ReadItem, None, None]
                 except json.JSONDecodeError as error:
                     where = f"{_what(error)} at column {error.colno}"
                     yield Unreadable(number, f"line is not valid JSON ({where})")
+                except RecursionError:  # json recurses per level: ~1,000 raise this, not ValueError
+                    yield Unreadable(number, "line is nested too deeply to read (hundreds of levels)")
         except _GZIP_ERRORS:
             yield Unreadable(number + 1, GZIP_BROKEN)
 
@@ -280,6 +282,9 @@ def _json_items(path: Path, compressed: bool) -> Generator[ReadItem, None, None]
                         f"JSON item is malformed or truncated ({_what(error)} at character {where}); "
                         f"{_REST_LOST}",
                     )
+                    return
+                except RecursionError:  # json recurses per level: ~1,000 raise this, not ValueError
+                    yield Unreadable(number, f"JSON item is nested too deeply to read; {_REST_LOST}")
                     return
                 yield Row(number, value)
         except UnicodeDecodeError:

@@ -81,7 +81,7 @@ def json_value(value: Any) -> Any:
             break
         try:
             value = json.loads(stripped)
-        except ValueError:
+        except (ValueError, RecursionError):
             break
     return pairs_to_dict(value)
 

@@ -1,12 +1,12 @@
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Any
 
 from django.core.management.base import CommandParser
 
 from flywheel.ingest.importing import resolve_project
 from flywheel.management.base import FlywheelCommand
+from flywheel.paths import output_file
 from flywheel.services.embedding import default_embedder
 from flywheel.services.pipeline import export_assignments, failures_pipeline
 
@@ -27,6 +27,8 @@ class Command(FlywheelCommand):
 
     def run(self, *args: Any, **options: Any) -> None:
         project = resolve_project(options["project"], create=False)
+        out = options.get("export_assignments")
+        path = output_file(out, what="--export-assignments file") if out else None  # checked before the work
         outcome = failures_pipeline(
             project=project,
             embedder=default_embedder(),
@@ -34,7 +36,6 @@ class Command(FlywheelCommand):
             progress=self.progress_enabled(options),
         )
         self.stdout.write(outcome.summary())
-        if options.get("export_assignments"):
-            path = Path(options["export_assignments"])
+        if path is not None:
             rows = export_assignments(project=project, path=path)
             self.stdout.write(f"{rows} assignments written to {path}")

@@ -9,6 +9,7 @@ from django.core.management.base import CommandParser
 from flywheel.export.records import parse_query
 from flywheel.ingest.importing import resolve_project
 from flywheel.management.base import FlywheelCommand
+from flywheel.paths import output_dir
 from flywheel.services.export import release_dry_run, release_publish
 
 
@@ -51,7 +52,7 @@ class Command(FlywheelCommand):
         )
         common = {
             "project": project,
-            "out_dir": options.get("out"),
+            "out_dir": output_dir(options["out"], what="--out directory") if options.get("out") else None,
             "force": options["force"],
             "query": query,
             "progress": self.progress_enabled(options),

@@ -7,6 +7,7 @@ from django.core.management.base import CommandParser
 
 from flywheel.ingest.importing import resolve_project
 from flywheel.management.base import FlywheelCommand
+from flywheel.paths import plain_path
 from flywheel.services.training import training_register
 from flywheel.training_runs.rundir import STALE_AFTER
 from flywheel.training_runs.summary import summary_text
@@ -35,7 +36,9 @@ class Command(FlywheelCommand):
     def run(self, *args: Any, **options: Any) -> None:
         project = resolve_project(options["project"], create=False) if options.get("project") else None
         run = training_register(
-            run_dir=options["dir"], project=project, stale_after=timedelta(minutes=options["stale_minutes"])
+            run_dir=plain_path(options["dir"], what="run directory"),
+            project=project,
+            stale_after=timedelta(minutes=options["stale_minutes"]),
         )
         self.stdout.write(
             summary_text(
