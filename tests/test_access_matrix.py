@@ -307,7 +307,7 @@ def call(client: Client, method: str, path: str, key: str, world: World) -> int:
             if getattr(response, "streaming", False):
                 # Read to the end: the client closes it then (a file download's handle), with the
                 # connection-closing signal off. Closing it here would close the test's connection.
-                b"".join(response.streaming_content)
+                b"".join(response.streaming_content)  # type: ignore[attr-defined]
         except Exception:  # the table shows it; the traceback is in the captured log
             status = 500
         transaction.set_rollback(True)

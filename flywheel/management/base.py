@@ -7,11 +7,16 @@ from datetime import datetime
 from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
+from django.db import InterfaceError, OperationalError
 from django.utils.dateparse import parse_datetime
 from django.utils.timezone import is_naive, make_aware
 
 from flywheel.errors import FlywheelError, InvalidInput
 
+DATABASE_FAILED = (
+    "error: the database failed or the connection to it was lost ({kind}). Work committed before it "
+    "is kept; once the database is reachable again, re-run the same command to continue."
+)
 BAD_TIME = "{flag} must be an ISO 8601 date or time (e.g. 2026-11-01 or 2026-11-01T06:00:00Z), got '{value}'."
 
 
@@ -38,6 +43,12 @@ class FlywheelCommand(BaseCommand):
             sys.exit(exc.exit_code)
         except CommandError:
             raise
+        except (OperationalError, InterfaceError) as exc:
+            if options.get("traceback"):
+                raise
+            # A restarted or unreachable server is worth a retry, not a bug report (70).
+            self.stderr.write(DATABASE_FAILED.format(kind=type(exc).__name__))
+            sys.exit(75)  # EX_TEMPFAIL
         except Exception as exc:
             if options.get("traceback"):
                 raise

@@ -13,9 +13,11 @@ marker) is removed by the next run. One export per project runs at a time (a fil
 
 from __future__ import annotations
 
+import errno
 import fcntl
 import logging
-from collections.abc import Iterator, Mapping
+import os
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -26,7 +28,7 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from flywheel.cluster.embedding import Embedder
-from flywheel.errors import Conflict, InvalidInput
+from flywheel.errors import Conflict, FlywheelError, InvalidInput
 from flywheel.export import DEFAULT_MIX, BuildOutcome, PiiGate, Predecessor, ReleaseQuery, ReleaseSpec, Split
 from flywheel.export import build_release as core_build
 from flywheel.export.manifest import code_version
@@ -64,12 +66,40 @@ BUSY_HINT = "Wait for it to finish, then run the export again."
 RACE = "Release {release} was published by another run meanwhile; nothing was written by this one."
 RACE_HINT = "Run the export again: it builds the next version."
 UNKNOWN_SAMPLE_TYPE = "Unknown sample type {name!r} in the query; known: {known}."
+DISK_FULL = (
+    "Ran out of disk space writing release {release} in {parent} ({reason}). Nothing was published "
+    "and the partly written files were removed."
+)
+DISK_FULL_HINT = (
+    "Free space on that disk (a release needs about twice its final size while it is built) or export "
+    "to another --out directory, then run the export again."
+)
+_NO_SPACE = {errno.ENOSPC, errno.EDQUOT, errno.EFBIG}  # EFBIG: a file-size limit (ulimit -f, quota)
+
+
+class DiskFull(FlywheelError):
+    exit_code = 74  # EX_IOERR
+    http_status = 507  # Insufficient Storage
 
 
 class ReleaseRefused(InvalidInput):
-    """The release failed a check; ``reasons`` lists each problem (the message shows the first ones)."""
+    """The release failed a check; ``reasons`` lists each problem (the message shows the first ones).
 
-    def __init__(self, release_id: str, project: str, reasons: list[str]) -> None:
+    The items behind the refusal, for a caller that sends them back to review
+    (``annotate.services.review.review_reopen`` / ``review_discard``) without parsing text:
+    ``pii_items`` (keys of items the PII gate flagged) and ``json_items`` (keys of items whose
+    golden JSON answer does not parse or fails its schema). Both are sorted and complete.
+    """
+
+    def __init__(
+        self,
+        release_id: str,
+        project: str,
+        reasons: list[str],
+        *,
+        pii_items: Sequence[str] = (),
+        json_items: Sequence[str] = (),
+    ) -> None:
         shown = reasons[:MAX_SHOWN]
         more = f"\n- ... and {len(reasons) - len(shown)} more" if len(reasons) > len(shown) else ""
         super().__init__(
@@ -78,7 +108,10 @@ class ReleaseRefused(InvalidInput):
             ),
             hint=REFUSED_HINT,
         )
+        self.release_id = release_id
         self.reasons = reasons
+        self.pii_items: list[str] = sorted(pii_items)
+        self.json_items: list[str] = sorted(json_items)
 
 
 @dataclass
@@ -237,15 +270,39 @@ def _publish(
             remove_tree(target)
         if target.exists() and not dry_run:  # say so now, not after minutes of building
             raise Conflict(TARGET_EXISTS.format(path=target), hint=TARGET_EXISTS_HINT)
-        outcome, tmp = _build(project, spec, parent, query, progress, dry_run, scrubber, embedder, pii_cache)
+        with _no_space_explained(spec.release_id, parent):
+            outcome, tmp = _build(
+                project, spec, parent, query, progress, dry_run, scrubber, embedder, pii_cache
+            )
         if outcome.refused:
             remove_tree(tmp)
-            raise ReleaseRefused(spec.release_id, project.name, outcome.problems)
+            raise ReleaseRefused(
+                spec.release_id,
+                project.name,
+                outcome.problems,
+                pii_items=outcome.pii_items,
+                json_items=outcome.json_items,
+            )
         if dry_run:
             remove_tree(tmp)
             return DryRunResult(outcome.manifest, stats=outcome.stats)
-        release = _record(project, spec, outcome, tmp, target, last, user, policy_row.pk)
+        with _no_space_explained(spec.release_id, parent):
+            release = _record(project, spec, outcome, tmp, target, last, user, policy_row.pk)
     return ReleaseResult(outcome.manifest, stats=outcome.stats, release=release, path=target)
+
+
+@contextmanager
+def _no_space_explained(release_id: str, parent: Path) -> Iterator[None]:
+    """A full disk is the user's to fix: say so, instead of an unexpected OSError (the callee cleaned up)."""
+    try:
+        yield
+    except OSError as exc:
+        if exc.errno not in _NO_SPACE:
+            raise
+        reason = os.strerror(exc.errno)
+        raise DiskFull(
+            DISK_FULL.format(release=release_id, parent=parent, reason=reason), hint=DISK_FULL_HINT
+        ) from exc
 
 
 def _predecessor(last: Release | None) -> Predecessor | None:
@@ -291,9 +348,10 @@ def _build(
     tmp = temp_dir(parent, spec.release_id)
     work = tmp / ".work"
     work.mkdir()
+    items = items_of(samples)
     try:
         outcome = core_build(
-            items_of(samples),
+            items,
             spec=spec,
             embed=CachedEmbed(embedder),
             pii=gate,
@@ -305,6 +363,10 @@ def _build(
         remove_tree(tmp)
         raise
     finally:
+        # A build stopped early leaves the stream suspended, its server-side cursor open. Closed by
+        # the garbage collector instead, at any later moment, the cursor may wait for the psycopg
+        # connection lock this very thread holds: the process hangs.
+        items.close()
         for bar in bars.values():
             bar.close()
         cache.close()
@@ -355,7 +417,7 @@ def _record(
             ReleaseItem.objects.bulk_create(
                 (
                     ReleaseItem(release=release, item_key=key, split=split.value)
-                    for key, split in outcome.items
+                    for key, split in outcome.iter_items()
                 ),
                 batch_size=BATCH,
             )

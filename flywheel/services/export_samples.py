@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import json
 import logging
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Generator, Mapping, Sequence
 from datetime import UTC, datetime
 from typing import Any, NamedTuple
 
@@ -122,7 +122,7 @@ class SampleRow(NamedTuple):
     reviewer_name: str | None
 
 
-def items_of(samples: QuerySet[Sample], *, chunk: int = 2000) -> Iterator[ExportItem]:
+def items_of(samples: QuerySet[Sample], *, chunk: int = 2000) -> Generator[ExportItem, None, None]:
     """The export items of ``samples``, streamed by one query (a server-side cursor on PostgreSQL).
 
     Rows are read raw and their JSON columns decoded here: Django's per-row converters cost more
