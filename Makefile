@@ -52,12 +52,13 @@ typecheck: venv
 
 # Two workers (pytest-xdist): the machine has two cores. PYTEST_WORKERS=0 runs in one process.
 PYTEST_WORKERS ?= 2
-PYTEST := $(VENV)/bin/pytest -n $(PYTEST_WORKERS)
+PYTEST := $(VENV)/bin/pytest -n $(PYTEST_WORKERS) --durations=15
 
 test-sqlite: venv chromium
 	$(PYTEST)
 
-# Only the tests that touch the database run again on PostgreSQL (tests/conftest.py).
+# The tests that touch the database run again on PostgreSQL; of the slow ones, only those marked
+# postgres or also_postgres (the rest spend their time outside the database; tests/conftest.py).
 test-postgres: venv
 	DATABASE_URL=$(PG_URL) $(PYTEST) -m "not browser"
 

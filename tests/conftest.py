@@ -21,7 +21,11 @@ DB_FIXTURES = {
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    """On a PostgreSQL run, run only the tests that touch the database (the rest ran on SQLite)."""
+    """On a PostgreSQL run, run only the tests that touch the database (the rest ran on SQLite).
+
+    Slow tests run there only when marked ``postgres`` or ``also_postgres``: the others (training,
+    clustering, Presidio end to end) spend their time outside the database and ran on SQLite.
+    """
     if not os.environ.get("DATABASE_URL", "").startswith("postgres"):
         for item in items:
             if item.get_closest_marker("postgres"):
@@ -33,7 +37,10 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
         uses_db = bool(DB_FIXTURES & set(getattr(item, "fixturenames", ()))) or item.get_closest_marker(
             "django_db"
         )
-        (keep if uses_db else drop).append(item)
+        once = item.get_closest_marker("slow") and not (
+            item.get_closest_marker("postgres") or item.get_closest_marker("also_postgres")
+        )
+        (keep if uses_db and not once else drop).append(item)
     if drop:
         config.hook.pytest_deselected(items=drop)
         items[:] = keep

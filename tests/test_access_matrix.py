@@ -325,6 +325,7 @@ def clients(world: World) -> dict[str, Client]:
 
 
 @pytest.mark.slow
+@pytest.mark.also_postgres
 def test_every_role_gets_exactly_what_the_matrix_says_on_every_endpoint_and_method(world):
     routes = dict(patterns())
     by_who = clients(world)
@@ -342,6 +343,7 @@ def test_every_role_gets_exactly_what_the_matrix_says_on_every_endpoint_and_meth
 
 
 @pytest.mark.slow
+@pytest.mark.also_postgres
 def test_each_endpoint_accepts_exactly_the_methods_its_rows_list(world):
     """Probed as an admin (who passes every role check): a method without a row must get 405."""
     routes = dict(patterns())
@@ -385,6 +387,7 @@ def admin_urls(world: World) -> Iterator[tuple[str, str]]:
 
 
 @pytest.mark.slow
+@pytest.mark.also_postgres
 def test_every_admin_page_is_for_staff_only(world):
     by_who = clients(world)
     wrong = {}

@@ -119,6 +119,7 @@ def fuzz_operation(operation: Any, world: World, token: str) -> list[str]:
 
 
 @pytest.mark.slow
+@pytest.mark.also_postgres
 def test_no_api_operation_gives_a_server_error_or_breaks_its_schema_for_generated_requests(world):
     schema = load_schema()
     token = Token.objects.create(user=world.users["lead"]).key

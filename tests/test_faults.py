@@ -155,6 +155,7 @@ GARBLED = {
 
 
 @pytest.mark.slow
+@pytest.mark.also_postgres
 @pytest.mark.django_db
 @pytest.mark.parametrize("fault", sorted(GARBLED))
 def test_langfuse_turning_slow_or_garbled_mid_sync_exits_69_naming_it_and_the_next_run_stores_each_trace_once(
@@ -186,6 +187,7 @@ def test_langfuse_turning_slow_or_garbled_mid_sync_exits_69_naming_it_and_the_ne
 
 
 @pytest.mark.slow
+@pytest.mark.also_postgres
 @pytest.mark.django_db
 def test_one_answer_slower_than_the_timeout_mid_sync_is_retried_and_the_sync_stores_each_trace_once(
     standin, lf_source

@@ -27,7 +27,7 @@ from flywheel.services.rules import rules_replace
 from flywheel.standin import LangfuseStandin
 from tests.factories import ProjectFactory, SourceFactory, member
 
-pytestmark = [pytest.mark.slow, pytest.mark.django_db]
+pytestmark = [pytest.mark.slow, pytest.mark.also_postgres, pytest.mark.django_db]
 
 SECRET_ENV = "TEST_NIGHTLY_LANGFUSE_SECRET"
 DAY = datetime(2026, 11, 20, tzinfo=UTC)

@@ -1,4 +1,4 @@
-"""Indexes the load test's plans need (bench/load/README.md): a cluster's member page in order,
+"""Indexes the load test's plans need (bench/load/explain.py prints them): a cluster's member page in order,
 and trace times by id for the cluster list's weekly growth (index-only, no trace rows read)."""
 
 from django.db import migrations, models
