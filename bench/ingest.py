@@ -49,10 +49,15 @@ def texts_of(bundle: dict) -> list[str]:
 
 
 def bare_presidio(texts: list[str], model: str, batch_size: int) -> float:
+    import tldextract
+    import tldextract.tldextract
     from presidio_analyzer import AnalyzerEngine, BatchAnalyzerEngine
     from presidio_analyzer.nlp_engine import NlpEngineProvider
     from presidio_anonymizer import AnonymizerEngine
 
+    # Offline, the stock extractor tries to download the suffix list, then falls back to the
+    # snapshot it ships: the same answers without the network attempt (as bench/pii_recall.py).
+    tldextract.tldextract.TLD_EXTRACTOR = tldextract.TLDExtract(suffix_list_urls=(), cache_dir=None)
     nlp = NlpEngineProvider(
         nlp_configuration={"nlp_engine_name": "spacy", "models": [{"lang_code": "en", "model_name": model}]}
     ).create_engine()
