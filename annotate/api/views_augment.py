@@ -7,6 +7,8 @@ is bounded like the page's (:mod:`annotate.views_augment`); bigger ones run as a
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from django.db.models import QuerySet
 from django.shortcuts import get_object_or_404
 from drf_spectacular.types import OpenApiTypes
@@ -136,29 +138,26 @@ class ProposedList(generics.ListAPIView):
         return rows.select_related("seed", "reviewer").order_by("pk")
 
 
-class ProposedAccept(APIView):
+class _ProposedDecision(APIView):
+    """A lead's decision on one proposed row; ``decide`` is the service call."""
+
     permission_classes = [ProjectRole]
     required_role = Role.LEAD
+    decide: Callable[..., Sample]
 
     @extend_schema(request=DecisionSerializer, responses=ProposedSerializer)
     def post(self, request: Request, project_id: int, sample_id: int) -> Response:
         data = DecisionSerializer(data=request.data)
         data.is_valid(raise_exception=True)
-        sample = proposed_accept(
+        sample = self.decide(
             project=project_from(self), sample_id=sample_id, reviewer=request.user, **data.validated_data
         )
         return Response(ProposedSerializer(sample).data)
 
 
-class ProposedDiscard(APIView):
-    permission_classes = [ProjectRole]
-    required_role = Role.LEAD
+class ProposedAccept(_ProposedDecision):
+    decide = staticmethod(proposed_accept)
 
-    @extend_schema(request=DecisionSerializer, responses=ProposedSerializer)
-    def post(self, request: Request, project_id: int, sample_id: int) -> Response:
-        data = DecisionSerializer(data=request.data)
-        data.is_valid(raise_exception=True)
-        sample = proposed_discard(
-            project=project_from(self), sample_id=sample_id, reviewer=request.user, **data.validated_data
-        )
-        return Response(ProposedSerializer(sample).data)
+
+class ProposedDiscard(_ProposedDecision):
+    decide = staticmethod(proposed_discard)

@@ -32,8 +32,9 @@ from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from types import TracebackType
 from typing import Any
+
+from flywheel.standin.background import BackgroundServer
 
 FAULTS = (
     "timeout",
@@ -256,52 +257,21 @@ def _completion(number: int, model: str, content: str, finish: str) -> dict[str,
     }
 
 
-class ChatStandin:
+class ChatStandin(BackgroundServer):
     def __init__(self, *, api_key: str = "", host: str = "127.0.0.1", port: int = 0) -> None:
         self.faults = FaultQueue()
         self._context = _Context(api_key=api_key, faults=self.faults)
-        self._address = (host, port)
-        self._server: _Server | None = None
-        self._thread: threading.Thread | None = None
+        super().__init__((host, port), self._context.stop)
 
-    def start(self) -> ChatStandin:
-        if self._server is None:
-            self._context.stop.clear()
-            self._server = _Server(self._address, self._context)
-            self._thread = threading.Thread(
-                target=self._server.serve_forever,
-                kwargs={"poll_interval": 0.05},
-                name="chat-standin",
-                daemon=True,
-            )
-            self._thread.start()
-        return self
+    thread_name = "chat-standin"
 
-    def stop(self) -> None:
-        if self._server is None:
-            return
-        self._context.stop.set()  # wakes handlers sleeping in a timeout fault
-        self._server.shutdown()
-        self._server.server_close()
-        if self._thread is not None:
-            self._thread.join(timeout=5)
-        self._server, self._thread = None, None
-
-    def __enter__(self) -> ChatStandin:
-        return self.start()
-
-    def __exit__(
-        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
-    ) -> None:
-        self.stop()
+    def _make_server(self) -> _Server:
+        return _Server(self._address, self._context)
 
     @property
     def base_url(self) -> str:
         """Ends in ``/v1``, as OpenAI-compatible base URLs do."""
-        if self._server is None:
-            raise RuntimeError("the stand-in is not running; call start() or use it as a context manager")
-        host, port = self._server.server_address[:2]
-        return f"http://{host!s}:{port}/v1"
+        return f"{self._root()}/v1"
 
     @property
     def requests(self) -> list[dict[str, Any]]:

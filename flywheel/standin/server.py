@@ -14,12 +14,11 @@ v3 server with the v4 preview switched on.
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Iterable, Mapping
 from datetime import datetime
-from types import TracebackType
 from typing import Any
 
+from flywheel.standin.background import BackgroundServer
 from flywheel.standin.bundles import load_bundle, score_from_dict
 from flywheel.standin.faults import FaultQueue
 from flywheel.standin.handlers import MODES, RequestRecord, StandinContext, StandinHTTPServer
@@ -29,7 +28,7 @@ from flywheel.standin.writes import post_score_config
 SERVER_VERSIONS = {"new": "4.0.0", "old": "3.120.0", "both": "3.120.0"}
 
 
-class LangfuseStandin:
+class LangfuseStandin(BackgroundServer):
     def __init__(
         self,
         mode: str = "new",
@@ -61,49 +60,17 @@ class LangfuseStandin:
             metadata_as_string=metadata_as_string,
             score_batches=score_batches,
         )
-        self._address = (host, port)
-        self._server: StandinHTTPServer | None = None
-        self._thread: threading.Thread | None = None
+        super().__init__((host, port), self._context.stop)
 
-    # -- lifecycle ----------------------------------------------------------------------
-    def start(self) -> LangfuseStandin:
-        if self._server is not None:
-            return self
-        self._context.stop.clear()
-        self._server = StandinHTTPServer(self._address, self._context)
-        self._thread = threading.Thread(
-            target=self._server.serve_forever,
-            kwargs={"poll_interval": 0.05},
-            name="langfuse-standin",
-            daemon=True,
-        )
-        self._thread.start()
-        return self
+    # -- lifecycle (start / stop / with: BackgroundServer) -----------------------------------
+    thread_name = "langfuse-standin"
 
-    def stop(self) -> None:
-        if self._server is None:
-            return
-        self._context.stop.set()  # wakes handlers sleeping in a delay fault
-        self._server.shutdown()
-        self._server.server_close()
-        if self._thread is not None:
-            self._thread.join(timeout=5)
-        self._server, self._thread = None, None
-
-    def __enter__(self) -> LangfuseStandin:
-        return self.start()
-
-    def __exit__(
-        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
-    ) -> None:
-        self.stop()
+    def _make_server(self) -> StandinHTTPServer:
+        return StandinHTTPServer(self._address, self._context)
 
     @property
     def base_url(self) -> str:
-        if self._server is None:
-            raise RuntimeError("the stand-in is not running; call start() or use it as a context manager")
-        host, port = self._server.server_address[:2]
-        return f"http://{host!s}:{port}"
+        return self._root()
 
     @property
     def mode(self) -> str:
