@@ -6,7 +6,6 @@ The PII gate is :mod:`flywheel.export.pii`.
 
 from __future__ import annotations
 
-import hashlib
 import json
 from array import array
 from collections.abc import Mapping
@@ -17,6 +16,7 @@ from jsonschema.exceptions import best_match
 
 from flywheel.export.records import SPLITS, ExportItem, Split
 from flywheel.export.spill import Facts
+from flywheel.export.split import key_digest
 from flywheel.rules.checks import schema_validator
 
 NOT_JSON = "item {key}: the golden answer of a JSON task does not parse ({error} at line {line} column {col})"
@@ -40,6 +40,9 @@ def _refuse_constant(name: str) -> Any:
     raise _NotJson(name)
 
 
+SCHEMAS_BY_ID = 1024
+
+
 class JsonCheck:
     """Parses JSON golden answers (strictly: no NaN/Infinity) and validates them against their schema.
 
@@ -49,6 +52,7 @@ class JsonCheck:
 
     def __init__(self) -> None:
         self._validators: dict[str, Any] = {}
+        self._by_id: dict[int, tuple[Mapping[str, Any], Any]] = {}
 
     def problem(self, item: ExportItem) -> str | None:
         if item.output_format != "json" or item.must_refuse:
@@ -75,14 +79,18 @@ class JsonCheck:
         return SCHEMA_FAILS.format(key=key, path=path, keyword=failure.validator)
 
     def _validator(self, schema: Mapping[str, Any]) -> Any:
+        # Items of one task share their schema object: look it up by identity first (the
+        # reference kept beside it stops the id from being reused), by content otherwise.
+        hit = self._by_id.get(id(schema))
+        if hit is not None and hit[0] is schema:
+            return hit[1]
         cache_key = json.dumps(schema, sort_keys=True)
         if cache_key not in self._validators:
             self._validators[cache_key] = schema_validator(schema)
+        if len(self._by_id) >= SCHEMAS_BY_ID:
+            self._by_id.clear()
+        self._by_id[id(schema)] = (schema, self._validators[cache_key])
         return self._validators[cache_key]
-
-
-def _digest(text: str) -> int:
-    return int.from_bytes(hashlib.blake2b(text.encode(), digest_size=8).digest(), "little")
 
 
 class LeakCheck:
@@ -105,18 +113,22 @@ class LeakCheck:
         self._release = release
         self._held_out: list[str] = []
 
-    def add(self, item: ExportItem | Facts, split: Split, content: bytes) -> None:
+    def add(
+        self,
+        item: ExportItem | Facts,
+        split: Split,
+        content: bytes,
+        codes: tuple[int, int, int] | None = None,
+    ) -> None:
+        """``codes``: the item's (item, group, trace) :func:`key_digest` when the caller has them."""
         row = len(self._keys)
         self._keys.append(item.item_key)
         self._splits.append(SPLIT_CODES[split])
-        digests = {
-            "item": _digest(item.item_key),
-            "group": _digest(item.group_key),
-            "trace": _digest(item.trace_key) if item.trace_key else None,
-            "content": int.from_bytes(content[:8], "little"),
-        }
-        for kind, digest in digests.items():
-            if digest is not None:
+        if codes is None:
+            codes = (key_digest(item.item_key), key_digest(item.group_key), key_digest(item.trace_key))
+        digests = (*codes, int.from_bytes(content[:8], "little"))
+        for kind, digest in zip(self.KINDS, digests, strict=True):
+            if digest:  # 0: no trace key
                 self._digests[kind].append(digest)
                 self._rows[kind].append(row)
         was = self._predecessor.get(item.item_key)

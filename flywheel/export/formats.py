@@ -76,9 +76,22 @@ def _encodes(text: str) -> bool:
     return True
 
 
+def _message_is_clean(message: Any) -> bool:
+    if type(message) is not dict:
+        return _is_clean(message)
+    for value in message.values():  # mostly strings (role, content): no recursion for them
+        if type(value) is str:
+            if ("\r" in value or not value.isascii()) and not _encodes(value):
+                return False
+        elif not _is_clean(value):
+            return False
+    return True
+
+
 def clean_item(item: ExportItem) -> ExportItem:
     """The item with normalised texts (the same object when nothing needs it: the common case)."""
-    if _is_clean(item.answer) and _is_clean(item.rejected_answer) and all(map(_is_clean, item.prompt)):
+    answers_clean = _is_clean(item.answer) and _is_clean(item.rejected_answer)
+    if answers_clean and all(map(_message_is_clean, item.prompt)):
         return item
     prompt = tuple(_clean_value(dict(message)) for message in item.prompt)
     return dataclasses.replace(

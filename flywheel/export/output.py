@@ -9,7 +9,7 @@ card and manifest.json, and returns the manifest.
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -81,9 +81,12 @@ class ReleaseOutput:
             for name, (file_name, _) in formats.LLAMAFACTORY_FILES.items()
         }
 
-    def write(self, batch: list[tuple[Prepared, Split]]) -> None:
+    def write(
+        self, batch: list[tuple[Prepared, Split]], codes: Sequence[tuple[int, int, int]] | None = None
+    ) -> None:
+        """``codes``: each row's (item, group, trace) key digests, as the scan computed them."""
         self.pii.check([(p.facts.item_key, p.texts) for p, _ in batch])
-        for p, split in batch:
+        for at, (p, split) in enumerate(batch):
             self.json_answers += p.json_answer
             if p.json_problem:
                 self.json_problems.append(p.json_problem)
@@ -93,7 +96,7 @@ class ReleaseOutput:
             if p.dpo is not None:
                 self.dpo[split].add(p.dpo)
             self.tally.add(p.facts, split, dpo=pair)
-            self.leak.add(p.facts, split, p.content)
+            self.leak.add(p.facts, split, p.content, codes[at] if codes is not None else None)
             if split is not Split.TEST:
                 self._alpaca(p, split, pair=pair)
 

@@ -154,8 +154,9 @@ class PiiGate:
         fresh: dict[bytes, str] = {}
         per_item: list[tuple[str, list[bytes]]] = []
         recent, flagged = self._recent, self._flagged
+        memo: dict[str, bytes] = {}  # texts repeat across a batch (domains, system prompts)
         for key, texts in batch:
-            digests = [text_digest(text) for text in texts]
+            digests = [memo.get(text) or memo.setdefault(text, text_digest(text)) for text in texts]
             for digest, text in zip(digests, texts, strict=True):
                 if digest not in recent and digest not in flagged:
                     fresh.setdefault(digest, text)

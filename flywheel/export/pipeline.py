@@ -191,10 +191,17 @@ def build_release(
         written = by_key[plan.split[by_key] != NO_SPLIT]
         writer = ReleaseOutput(spec, out, pii)
         assignments: dict[str, Split] = {}
+        item_codes, group_codes, trace_codes = codes.u64("item"), codes.u64("group"), codes.u64("trace")
         for start in range(0, len(written), WRITE_BATCH):
             chunk = written[start : start + WRITE_BATCH]
             batch = [(spill.read(int(offsets[i])), SPLITS[plan.split[i]]) for i in chunk.tolist()]
-            writer.write(batch)
+            row_codes = zip(
+                item_codes[chunk].tolist(),
+                group_codes[chunk].tolist(),
+                trace_codes[chunk].tolist(),
+                strict=True,
+            )
+            writer.write(batch, list(row_codes))
             for prepared, split in batch:
                 assignments[prepared.facts.group_key] = split
             tick("write", len(chunk))

@@ -18,6 +18,7 @@ from typing import NamedTuple
 
 _LENGTH = struct.Struct("<I")
 _GUESS = 8192  # one read covers most records
+WRITE_BUFFER = 1 << 20
 
 
 class Facts(NamedTuple):
@@ -60,7 +61,8 @@ class Spill:
     process's memory stays the record being read, not the file)."""
 
     def __init__(self, path: Path) -> None:
-        self._file = open(path, "w+b")  # noqa: SIM115 (closed in close())
+        # A large buffer: records are a few KB, and one write syscall each cost more than the pickling.
+        self._file = open(path, "w+b", buffering=WRITE_BUFFER)  # noqa: SIM115 (closed in close())
         self._end = 0
         self._flushed = True
 
@@ -68,7 +70,8 @@ class Spill:
         """Store ``record``; returns its offset for :meth:`read`."""
         data = pickle.dumps((tuple(record.facts), *record[1:]), protocol=pickle.HIGHEST_PROTOCOL)
         offset = self._end
-        self._file.write(_LENGTH.pack(len(data)) + data)
+        self._file.write(_LENGTH.pack(len(data)))
+        self._file.write(data)
         self._end += _LENGTH.size + len(data)
         self._flushed = False
         return offset
