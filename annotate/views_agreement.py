@@ -6,6 +6,7 @@ from datetime import datetime, time, timedelta
 from typing import Any
 from urllib.parse import urlencode
 
+from django.conf import settings
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.urls import reverse
@@ -57,6 +58,7 @@ def agreement_page(request: HttpRequest, project_id: int) -> HttpResponse:
         "downloads": _downloads(project.pk, filters, field),
         "api_url": reverse("api-agreement", args=[project.pk]) + _query(filters.query(field=field or "")),
         "fresh_url": _query({**filters.query(field=field or ""), "fresh": "1"}),
+        "reuse_seconds": settings.AGREEMENT_REUSE_SECONDS,
     }
     return render(request, TEMPLATE, context)
 

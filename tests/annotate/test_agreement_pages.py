@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+import time
 from datetime import timedelta
 
 import pytest
@@ -495,7 +496,8 @@ def test_only_leads_and_admins_reach_the_agreement_pages_and_endpoints(labeling,
     assert tuple(got) == expected, f"{endpoint}: {dict(zip(WHO, got, strict=True))}"
 
 
-def test_the_dashboard_is_reused_until_a_label_or_decision_changes_it(rated):
+def test_the_dashboard_is_reused_until_a_label_or_decision_changes_it(rated, settings):
+    settings.AGREEMENT_REUSE_SECONDS = 0  # no reuse window: every change is seen on the next look
     project, lead, ann1, _, _ = rated
     client = client_for(lead)
     first = client.get(f"/projects/{project.pk}/agreement/?field=verdict").context["dashboard"]
@@ -510,6 +512,33 @@ def test_the_dashboard_is_reused_until_a_label_or_decision_changes_it(rated):
     assert not after["cached"] and after["counts"]["annotations"] == first["counts"]["annotations"] + 1
     fresh = client.get(f"/projects/{project.pk}/agreement/?fresh=1")
     assert not fresh.context["dashboard"]["cached"]
+
+
+def test_while_labels_arrive_a_result_younger_than_the_reuse_window_is_shown_with_its_time(
+    rated, settings, monkeypatch
+):
+    settings.AGREEMENT_REUSE_SECONDS = 120
+    project, lead, ann1, _, _ = rated
+    client = client_for(lead)
+    now = [time.time()]  # time.time itself is patched (the cache's expiry reads it too): from now on
+    monkeypatch.setattr(time, "time", lambda: now[0])
+    first = client.get(f"/projects/{project.pk}/agreement/").context["dashboard"]
+    label(make_tasks(project, 1)[0], ann1, {"verdict": "good"})
+    now[0] += 119
+    page = client.get(f"/projects/{project.pk}/agreement/")
+    reused = page.context["dashboard"]
+    assert reused["cached"] and reused["computed_at"] == first["computed_at"]
+    assert reused["counts"] == first["counts"]  # the new label is not counted yet
+    assert "reused for up to 120 s while labels arrive" in page.content.decode()
+    now[0] += 2  # past the window: the labels changed, so it is computed again
+    after = client.get(f"/api/projects/{project.pk}/agreement").json()
+    assert not after["cached"] and after["counts"]["annotations"] == first["counts"]["annotations"] + 1
+    now[0] += 500  # past the window, nothing changed since: the result still holds
+    assert client.get(f"/api/projects/{project.pk}/agreement").json()["cached"] is True
+    label(make_tasks(project, 1)[0], ann1, {"verdict": "bad"})
+    recomputed = client.get(f"/api/projects/{project.pk}/agreement?fresh=1").json()
+    assert not recomputed["cached"]
+    assert recomputed["counts"]["annotations"] == first["counts"]["annotations"] + 2
 
 
 def test_an_imported_annotation_carries_the_lineage_keys_the_labeling_queue_writes(labeling):
