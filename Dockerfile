@@ -14,4 +14,5 @@ RUN SECRET_KEY=build-only python manage.py collectstatic --noinput
 RUN useradd --create-home flywheel && mkdir -p /data && chown flywheel /data
 USER flywheel
 EXPOSE 8000
-CMD ["gunicorn", "flywheel.wsgi:application", "--bind", "0.0.0.0:8000", "--workers", "3", "--timeout", "60"]
+# gunicorn.conf.py: preloaded sync workers, 2 x cores + 1 (WEB_CONCURRENCY), bound to 0.0.0.0:8000.
+CMD ["gunicorn", "flywheel.wsgi:application"]
