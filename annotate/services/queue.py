@@ -155,7 +155,44 @@ def _take(
     return None
 
 
+# The PostgreSQL pop: lock the best free task row (rows another annotator is leasing right now
+# are skipped, not waited for), insert the lease and count it on the task, in one statement and
+# one round trip. The counters are read under the row lock, so a slot is never handed out twice;
+# two tabs of one annotator racing for one task: the unique (task, annotator, round) makes the
+# second insert nothing, and then nothing is counted either.
+#
+# A lease commits without waiting for the disk (synchronous_commit off for its transaction only;
+# fsync spikes of 100-300 ms were most of next-task's tail under load). A database crash can then
+# forget the leases of its last half second, whole: the lease and its count together, never one
+# of them. Those annotators' next submit says the lease ended and the task is back in the queue.
+# A label is never at risk: submit commits durably, and that flushes every earlier lease too.
+_POP = """
+WITH picked AS (
+    SELECT t.id, t.round FROM {task} t
+    WHERE t.project_id = %(project)s AND t.status = %(open)s AND t.kind = %(kind)s
+      AND t.submitted_count < t.required_annotations - t.leased_count
+      AND NOT EXISTS (SELECT 1 FROM {assignment} a
+                      WHERE a.task_id = t.id AND a.annotator_id = %(user)s AND a.round = t.round)
+    ORDER BY t.priority DESC, t.id
+    LIMIT 1
+    FOR UPDATE OF t SKIP LOCKED
+), lease AS (
+    INSERT INTO {assignment} (task_id, annotator_id, status, round, sop_id, leased_at,
+                              lease_expires_at, finished_at, skip_reason, return_comment)
+    SELECT id, %(user)s, %(leased)s, round, %(sop)s, %(now)s, %(expires)s, NULL, '', '' FROM picked
+    ON CONFLICT DO NOTHING
+    RETURNING id, task_id
+), counted AS (
+    UPDATE {task} SET leased_count = leased_count + 1 WHERE id IN (SELECT task_id FROM lease)
+)
+SELECT id, set_config('synchronous_commit', 'off', true) FROM lease
+"""
+
+
 def _lease_first_free(project: Project, user: Any, kind: str, sop: SOP, expires: Any) -> Assignment | None:
+    if connection.vendor == "postgresql":
+        return _pop_postgresql(project, user, kind, sop, expires)
+    # Elsewhere (SQLite: no INSERT inside WITH) the same steps, one query each, in a transaction.
     skip_locked = connection.features.has_select_for_update_skip_locked
     try:
         with transaction.atomic():
@@ -185,6 +222,27 @@ def _lease_first_free(project: Project, user: Any, kind: str, sop: SOP, expires:
         return lease
     except IntegrityError:
         return None  # this annotator already had it (a double click from two tabs)
+
+
+def _pop_postgresql(project: Project, user: Any, kind: str, sop: SOP, expires: Any) -> Assignment | None:
+    sql = _POP.format(task=Task._meta.db_table, assignment=Assignment._meta.db_table)
+    params = {
+        "project": project.pk,
+        "open": Task.Status.OPEN,
+        "kind": kind,
+        "user": user.pk,
+        "leased": Assignment.Status.LEASED,
+        "sop": sop.pk,
+        "now": timezone.now(),
+        "expires": expires,
+    }
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        row = cursor.fetchone()
+    if row is None:
+        return None
+    # What the annotator's view shows comes along (the task's counters as just updated).
+    return Assignment.objects.select_related("task__trace", "task__cluster", "sop").get(pk=row[0])
 
 
 def _own_assignment(assignment_id: int, user: Any, *, lock_task: bool = False) -> Assignment:
