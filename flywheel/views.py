@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from django.core.paginator import Paginator
 from django.db import connection
-from django.db.models import Count, Q
+from django.db.models import Count, OuterRef, Q, QuerySet, Subquery
+from django.db.models.functions import Coalesce
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, render
 from django.views.decorators.http import require_safe
@@ -23,11 +26,17 @@ def project_for(request: HttpRequest, project_id: int, at_least: Role) -> Projec
     return project
 
 
+def _count(rows: QuerySet[Any]) -> Coalesce:
+    return Coalesce(Subquery(rows.order_by().values("project").annotate(n=Count("pk")).values("n")), 0)
+
+
 @require_safe
 def home(request: HttpRequest) -> HttpResponse:
+    # One count subquery each: joining both tables and counting DISTINCT multiplies their rows
+    # (a million traces took half a second).
     projects = projects_for(user=request.user).annotate(
-        trace_count=Count("traces", distinct=True),
-        quarantined=Count("quarantine", distinct=True),
+        trace_count=_count(Trace.objects.filter(project=OuterRef("pk"))),
+        quarantined=_count(Quarantine.objects.filter(project=OuterRef("pk"))),
     )
     return render(request, "flywheel/home.html", {"projects": projects})
 
