@@ -8,7 +8,10 @@ from __future__ import annotations
 import contextlib
 import csv
 import json
+import math
 import os
+import runpy
+import shlex
 import signal
 import socket
 import subprocess
@@ -22,14 +25,24 @@ import httpx
 
 ROOT = Path(__file__).resolve().parents[2]
 PY = sys.executable
-# 2 cores shared with PostgreSQL, locust, the sync and the stand-in: 2 worker processes would
-# use both cores for Python; a third keeps the API answering while one worker computes a cold
-# dashboard. gthread threads overlap the database round trips inside each worker.
-WORKERS, THREADS = 3, 4
-# Longer than the clients' think time: gunicorn's default (2 s) closes idle keep-alive connections
-# just as a client that thought for 2-3 s sends its next request on one, which the client sees as
-# a reset connection (status 0). A proxy in front (nginx: 75 s) keeps them open the same way.
-KEEP_ALIVE = 75
+# The service's own gunicorn.conf.py, as deployed (sync workers, 2 x cores + 1, preloaded);
+# LOAD_GUNICORN="--worker-class gthread --threads 4 --workers 3" (say) tries other settings.
+GUNICORN_CONF = runpy.run_path(str(ROOT / "gunicorn.conf.py"))
+EXTRA = shlex.split(os.environ.get("LOAD_GUNICORN", ""))
+
+
+def server_shape() -> str:
+    """What the load run's gunicorn is, for the report."""
+    conf = GUNICORN_CONF
+    shape = f"gunicorn {conf['workers']} {conf['worker_class']} workers"
+    if conf["worker_class"] == "gthread":
+        shape += f" x {conf['threads']} threads"
+    return shape + (f", preloaded; with {' '.join(EXTRA)}" if EXTRA else ", preloaded")
+
+
+# Annotators arrive over seconds, not in one instant: locust starts this many users a second (the
+# run is longer by the ramp; its requests and errors count too).
+SPAWN_RATE = 4
 STANDIN_KEYS = ("pk-lf-standin", "sk-lf-standin")
 SYNC_SECRET_ENV = "LOAD_LANGFUSE_SECRET"  # noqa: S105 - the name of a variable, not a secret
 QUESTIONS = (
@@ -53,6 +66,8 @@ def server_env(database_url: str) -> dict[str, str]:
         "SECURE_COOKIES": "0",
         "SECURE_HSTS_SECONDS": "0",
         "LOG_LEVEL": "WARNING",
+        # The shared cache as docs/operations.md deploys it (LOAD_REDIS_URL= empty: the database table).
+        "REDIS_URL": os.environ.get("LOAD_REDIS_URL", "redis://127.0.0.1:6379/3"),
         SYNC_SECRET_ENV: STANDIN_KEYS[1],
     }
 
@@ -65,18 +80,7 @@ def gunicorn(port: int, env: dict[str, str], log: Path) -> subprocess.Popen:
         "flywheel.wsgi:application",
         "--bind",
         f"127.0.0.1:{port}",
-        "--workers",
-        str(WORKERS),
-        "--worker-class",
-        "gthread",
-        "--threads",
-        str(THREADS),
-        "--timeout",
-        "120",
-        "--graceful-timeout",
-        "10",
-        "--keep-alive",
-        str(KEEP_ALIVE),
+        *EXTRA,
         "--log-level",
         "warning",
     ]
@@ -175,9 +179,9 @@ def locust(
         "-u",
         str(users),
         "-r",
-        str(max(5, users // 2)),
+        str(SPAWN_RATE),
         "--run-time",
-        f"{seconds}s",
+        f"{seconds + math.ceil(users / SPAWN_RATE)}s",
         "--csv",
         str(prefix),
         "--only-summary",
@@ -228,12 +232,16 @@ def locust_rows(prefix: Path) -> list[Row]:
                 int(r["Request Count"]),
                 int(r["Failure Count"]),
                 float(r["Requests/s"]),
-                float(r["50%"] or 0),
-                float(r["95%"] or 0),
-                float(r["99%"] or 0),
+                _ms(r["50%"]),
+                _ms(r["95%"]),
+                _ms(r["99%"]),
             )
             for r in csv.DictReader(f)
         ]
+
+
+def _ms(text: str) -> float:
+    return float(text) if text and text != "N/A" else 0.0
 
 
 def failures_text(prefix: Path) -> str:

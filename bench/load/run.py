@@ -4,7 +4,8 @@
     .venv/bin/python -m bench.load.run              # 20 and 50 annotators, each without and with a sync
     .venv/bin/python -m bench.load.run --annotators 20 --seconds 60 --phases quiet
 
-Per phase: ends leftover leases, starts gunicorn (DEBUG off, gthread; see ``procs.WORKERS``), and
+Per phase: ends leftover leases, reads the database into the OS page cache (as a running service's
+would be), starts gunicorn (DEBUG off, the repository's gunicorn.conf.py, Redis as the cache), and
 for a ``sync`` phase a Langfuse stand-in with ``--sync-traces`` fresh traces with fake PII and
 ``manage.py sync_langfuse`` reading them (Presidio scrubbing: CPU-heavy) while locust runs the
 annotators + 2 leads (``bench/load/locustfile.py``) headless for ``--seconds``. Then it prints
@@ -50,6 +51,23 @@ def ensure_source(url: str, project: int, base_url: str) -> None:
             "ON CONFLICT (name) DO UPDATE SET base_url = EXCLUDED.base_url, watermark = NULL",
             (project, SYNC_SOURCE, base_url, procs.STANDIN_KEYS[0], procs.SYNC_SECRET_ENV),
         )
+
+
+def warm_cache(url: str) -> int:
+    """Reads the load database's tables and indexes into the OS page cache (``pg_prewarm``, mode
+    ``read``); returns the MB read. A service that has been running holds its working set in
+    memory; straight after the build (or a restart) the first reads of a 3 GB database would go to
+    the disk, and those are what the figures would show."""
+    import psycopg
+
+    with psycopg.connect(url, autocommit=True) as conn:
+        conn.execute("CREATE EXTENSION IF NOT EXISTS pg_prewarm")
+        row = conn.execute(
+            "SELECT sum(pg_prewarm(c.oid::regclass, 'read')) FROM pg_class c "
+            "JOIN pg_namespace n ON n.oid = c.relnamespace "
+            "WHERE n.nspname IN ('public', 'pg_toast') AND c.relkind IN ('r', 'i', 't', 'm')"
+        ).fetchone()
+    return int(row[0] or 0) * 8192 // 2**20 if row else 0
 
 
 def sync_counts(url: str) -> str:
@@ -105,6 +123,7 @@ def phase(args: argparse.Namespace, users: dict, annotators: int, with_sync: boo
     )
     print(f"--- {name}", file=sys.stderr)
     expired = reset_leases(args.database_url, users["project"])
+    print(f"database read into the page cache: {warm_cache(args.database_url)} MB", file=sys.stderr)
     env = procs.server_env(args.database_url)
     tag = f"{'s' if with_sync else 'q'}{annotators}-{int(time.time())}"
     server = procs.gunicorn(args.port, env, work / f"gunicorn-{tag}.log")
@@ -163,8 +182,7 @@ def pct(values: list[float], q: int) -> float:
 def report(results: dict) -> str:
     lines = [
         f"load: {results['build']}",
-        f"gunicorn {procs.WORKERS} workers x {procs.THREADS} threads (gthread); PostgreSQL, locust, the "
-        "sync and the stand-in share the same 2 cores",
+        f"{procs.server_shape()}; PostgreSQL, locust, the sync and the stand-in share the same 2 cores",
         f"{'endpoint':24s} {'requests':>8s} {'req/s':>7s} {'p50 ms':>7s} {'p95 ms':>7s} {'p99 ms':>7s} "
         f"{'errors':>6s}",
     ]
