@@ -7,11 +7,12 @@ import runpy
 import socket
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import httpx
 import pytest
+
+from fixtures.wait_for import wait_for
 
 ROOT = Path(__file__).resolve().parent.parent
 CONF = ROOT / "gunicorn.conf.py"
@@ -64,24 +65,11 @@ def test_gunicorn_with_the_repository_settings_serves_the_pages_and_the_api(tmp_
     subprocess.run(
         [sys.executable, "manage.py", "migrate", "--noinput", "-v", "0"], cwd=ROOT, env=env, check=True
     )
-    server = subprocess.Popen(
-        [sys.executable, "-m", "gunicorn", "flywheel.wsgi:application"],
-        cwd=ROOT,
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        start_new_session=True,
-    )
+    command = [sys.executable, "-m", "gunicorn", "flywheel.wsgi:application"]
+    server = subprocess.Popen(command, cwd=ROOT, env=env, start_new_session=True)
     try:
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                health = httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=2)
-                break
-            except httpx.HTTPError:
-                assert server.poll() is None, server.communicate()[0].decode()[-2000:]
-                assert time.monotonic() < deadline, "gunicorn did not answer within 60 s"
-                time.sleep(0.2)
+        assert wait_for(f"http://127.0.0.1:{port}/healthz", timeout=60), "gunicorn did not answer in 60 s"
+        health = httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=10)
         assert health.status_code == 200 and health.json()["database"] == "ok"
         login = httpx.get(f"http://127.0.0.1:{port}/accounts/login/", timeout=10)
         assert login.status_code == 200 and "csrfmiddlewaretoken" in login.text
