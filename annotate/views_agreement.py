@@ -7,6 +7,7 @@ from typing import Any
 from urllib.parse import urlencode
 
 from django.conf import settings
+from django.db.models import Exists, OuterRef
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.urls import reverse
@@ -87,7 +88,14 @@ def _form(project: Any, filters: AgreementFilters, field: str | None) -> dict[st
         fields = [(f.name, f.label) for f in agreement_schema(project).fields]
     except FlywheelError:
         fields = []
-    clusters = Cluster.objects.filter(project=project, tasks__isnull=False).distinct().order_by("number")
+    # Clusters that have tasks: EXISTS per cluster, not a join with every task made DISTINCT over
+    # whole rows (centroids included: 1.5 s with 200,000 tasks).
+    clusters = (
+        Cluster.objects.filter(project=project)
+        .filter(Exists(Task.objects.filter(cluster=OuterRef("pk"))))
+        .only("number", "name", "custom_name")
+        .order_by("number")
+    )
     return {
         "project": project,
         "filters": filters,
