@@ -24,6 +24,8 @@ Environment:
   MAX_BODY_BYTES      largest request body (JSON, forms); default 5 MiB. Bigger: 413 (flywheel.limits).
   MAX_UPLOAD_BYTES    largest multipart upload (annotation files); default 200 MiB.
   NIGHTLY_HEARTBEAT_SECONDS  how often a running nightly job proves it lives; default 30 (0: off).
+  BATCH_NICENESS      the niceness sync, import, cluster, export, write-back, augment and nightly run
+                      at (they yield the CPU to the web workers); default 10, 0: normal priority.
   AGREEMENT_REUSE_SECONDS  how long the agreement dashboard's result is reused while labels arrive;
                       default 120 (0: recompute on every look after a change).
 """
@@ -168,6 +170,7 @@ LOGIN_ADDRESS_FAILURE_LIMIT = int(os.environ.get("LOGIN_ADDRESS_FAILURE_LIMIT", 
 LOGIN_LOCKOUT_SECONDS = int(os.environ.get("LOGIN_LOCKOUT_SECONDS", "900"))
 # A cold agreement dashboard holds a web worker for seconds on a large project; while labels keep
 # arriving, a result younger than this is shown (with its time and a "recompute" link).
+BATCH_NICENESS = max(0, min(19, int(os.environ.get("BATCH_NICENESS", "10"))))
 AGREEMENT_REUSE_SECONDS = float(os.environ.get("AGREEMENT_REUSE_SECONDS", "120"))
 USE_X_FORWARDED_FOR = _env_bool("USE_X_FORWARDED_FOR")  # only behind a proxy that sets it
 

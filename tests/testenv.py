@@ -10,3 +10,5 @@ os.environ.setdefault("SECURE_SSL_REDIRECT", "0")
 os.environ.setdefault("SECURE_COOKIES", "0")
 # Tests drive the nightly job in-process; its heartbeat thread would contend for the test database.
 os.environ.setdefault("NIGHTLY_HEARTBEAT_SECONDS", "0")
+# Commands run in-process would leave the test worker itself reniced (it cannot be undone).
+os.environ.setdefault("BATCH_NICENESS", "0")

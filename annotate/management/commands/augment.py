@@ -21,6 +21,7 @@ class Command(FlywheelCommand):
         "Variants wait for a lead's review; re-running the same recipe and round adds nothing twice. "
         "Exits non-zero only for a bad recipe or project, never because variants were dropped."
     )
+    batch = True
 
     def add_arguments(self, parser: CommandParser) -> None:
         super().add_arguments(parser)

@@ -26,6 +26,7 @@ class Command(FlywheelCommand):
         "example: fixtures.generators.order_extraction:OrderExtraction). Valid, new rows wait for a lead's "
         "review. Exits non-zero only for a bad generator, params or project, never because rows were dropped."
     )
+    batch = True
 
     def add_arguments(self, parser: CommandParser) -> None:
         super().add_arguments(parser)

@@ -16,6 +16,7 @@ class Command(FlywheelCommand):
         "Evaluate the project's failure rules, embed and de-duplicate the failures, and cluster them "
         "(a full re-cluster with --full or when one is due; otherwise assign new failures incrementally)."
     )
+    batch = True
 
     def add_arguments(self, parser: CommandParser) -> None:
         super().add_arguments(parser)

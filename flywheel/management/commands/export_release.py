@@ -19,6 +19,7 @@ class Command(FlywheelCommand):
         "dataset_info.json for LLaMA-Factory, manifest, data card), check it (minimum size, JSON and "
         "schema of golden answers, PII re-scan, leaks) and publish it atomically."
     )
+    batch = True
 
     def add_arguments(self, parser: CommandParser) -> None:
         super().add_arguments(parser)

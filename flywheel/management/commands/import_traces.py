@@ -14,6 +14,7 @@ class Command(FlywheelCommand):
         "Import Langfuse export files (UI exports as JSON/JSONL/CSV, download-trace JSON, blob-storage "
         "exports as .jsonl[.gz]/.csv[.gz]/.parquet); scrub PII; store them. Bad records are quarantined."
     )
+    batch = True
 
     def add_arguments(self, parser: CommandParser) -> None:
         super().add_arguments(parser)

@@ -19,6 +19,7 @@ class Command(FlywheelCommand):
         "The nightly flywheel: sync, cluster, create tasks, export a release, train, write labels back. "
         "Safe to re-run: a run that failed or crashed continues at the step that broke."
     )
+    batch = True
 
     def add_arguments(self, parser: CommandParser) -> None:
         super().add_arguments(parser)

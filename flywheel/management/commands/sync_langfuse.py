@@ -18,6 +18,7 @@ NO_SOURCE_HINT = (
 
 class Command(FlywheelCommand):
     help = "Read new traces, observations and scores from a Langfuse source; scrub PII; store them."
+    batch = True
 
     def add_arguments(self, parser: CommandParser) -> None:
         super().add_arguments(parser)

@@ -19,6 +19,7 @@ class Command(FlywheelCommand):
         "Idempotent: unchanged scores are not re-sent, ids are deterministic, an interrupted run "
         "continues where it stopped."
     )
+    batch = True
 
     def add_arguments(self, parser: CommandParser) -> None:
         super().add_arguments(parser)
