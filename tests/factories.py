@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+from typing import Any, cast
+
 import factory
 from django.contrib.auth import get_user_model
 
@@ -37,6 +39,17 @@ class SourceFactory(factory.django.DjangoModelFactory):
     base_url = "http://127.0.0.1:1"
     public_key = "pk-lf-test"
     secret_key_env = "TEST_LANGFUSE_SECRET"
+
+
+def standin_source(standin: Any, secret_key_env: str, **fields: Any) -> TraceSource:
+    """A Langfuse source reading the stand-in ``standin`` (its URL and public key; the secret key
+    from the environment variable ``secret_key_env``, which the test sets)."""
+    return cast(
+        TraceSource,
+        SourceFactory(
+            base_url=standin.base_url, public_key=standin.public_key, secret_key_env=secret_key_env, **fields
+        ),
+    )
 
 
 class TraceFactory(factory.django.DjangoModelFactory):

@@ -16,6 +16,8 @@ from pathlib import Path
 
 import pytest
 
+from tests.commands import manage
+
 ROOT = Path(__file__).resolve().parents[1]
 # Variables the test run sets that a deployment would not (tests/testenv.py, tests/conftest.py, the shell).
 TEST_ONLY = {
@@ -74,12 +76,6 @@ def production_env(tmp_path: Path, **extra: str) -> dict[str, str]:
     )
     env.update(extra)
     return env
-
-
-def manage(env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "manage.py", *args], cwd=ROOT, env=env, capture_output=True, text=True, timeout=120
-    )
 
 
 def test_check_deploy_is_clean_with_debug_off(tmp_path):

@@ -30,13 +30,10 @@ from urllib.parse import quote
 
 import httpx
 import pytest
-from django.core.management import call_command
 from django.db import connection, transaction
 from rest_framework.authtoken.models import Token
 
-from annotate.models import Annotation, Assignment, LabelingPolicy, Role, Task
-from annotate.services import queue
-from annotate.services.sops import sop_bootstrap
+from annotate.models import Annotation, Assignment, Task
 from fixtures.demo_traces import generate
 from flywheel.api.exceptions import DATABASE_UNAVAILABLE, DATABASE_UNAVAILABLE_HINT
 from flywheel.cluster.embedding import HashingEmbedder
@@ -45,8 +42,10 @@ from flywheel.models import Observation, Release, ReleaseItem, Score, SplitAssig
 from flywheel.pii import FakeScrubber
 from flywheel.services.export import DISK_FULL, DISK_FULL_HINT, DiskFull, release_dry_run, release_publish
 from flywheel.standin import LangfuseStandin
-from tests.annotate.conftest import GOOD, make_tasks
-from tests.factories import ProjectFactory, SourceFactory, member
+from tests.annotate.conftest import GOOD, leased_project
+from tests.commands import manage
+from tests.commands import run_command as command
+from tests.factories import standin_source
 from tests.flywheel.export.seed import export_project, seed_samples
 from training.release import release_load
 
@@ -56,28 +55,6 @@ SECRET_ENV = "TEST_LANGFUSE_SECRET"
 DAY = datetime(2026, 11, 1, tzinfo=UTC)
 SINCE, UNTIL = "2026-11-01", "2026-11-01T01:00"
 N_DEMO = 40  # 40 traces, 37 s apart, in 6-minute windows of pages of 10 observations
-
-
-def command(name: str, *args: str) -> tuple[int, str, str]:
-    out, err = io.StringIO(), io.StringIO()
-    try:
-        call_command(name, *args, stdout=out, stderr=err)
-        code = 0
-    except SystemExit as exc:
-        code = int(exc.code or 0)
-    return code, out.getvalue(), err.getvalue()
-
-
-def manage(env: dict[str, str], *args: str, **kwargs: Any) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "manage.py", *args],
-        cwd=ROOT,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=600,
-        **kwargs,
-    )
 
 
 def every_trace_once(n: int) -> None:
@@ -101,10 +78,9 @@ def lf_source(standin, monkeypatch, settings):
     settings.LANGFUSE_MAX_ATTEMPTS = 2
     settings.LANGFUSE_BACKOFF_BASE = 0.01
     monkeypatch.setenv(SECRET_ENV, standin.secret_key)
-    return SourceFactory(
-        base_url=standin.base_url,
-        public_key=standin.public_key,
-        secret_key_env=SECRET_ENV,
+    return standin_source(
+        standin,
+        SECRET_ENV,
         window_hours=0.1,
         page_limit=10,
         overlap_minutes=5,
@@ -239,11 +215,10 @@ def test_a_database_restart_mid_sync_exits_75_saying_so_and_the_next_run_stores_
     n = 80
     with LangfuseStandin(mode="new") as lf:
         lf.add_trace_bundles(generate(n, start=DAY))
-        SourceFactory(
+        standin_source(
+            lf,
+            SECRET_ENV,
             name="lf",
-            base_url=lf.base_url,
-            public_key=lf.public_key,
-            secret_key_env=SECRET_ENV,
             window_hours=0.25,
             page_limit=20,
         )
@@ -299,14 +274,7 @@ def test_a_database_restart_mid_sync_exits_75_saying_so_and_the_next_run_stores_
 @pytest.fixture
 def leased(settings):
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
-    project = ProjectFactory(name="acme")
-    lead = member(project, Role.LEAD, username="lead")
-    sop_bootstrap(project=project, user=lead)
-    LabelingPolicy.objects.create(project=project, gold_rate=0.0)
-    annotator = member(project, Role.ANNOTATOR, username="ann")
-    make_tasks(project, 2)
-    lease = queue.next_task(project=project, user=annotator)
-    assert lease is not None
+    _, _, annotator, lease = leased_project()
     return annotator, lease
 
 

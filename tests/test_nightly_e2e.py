@@ -25,7 +25,7 @@ from flywheel.rules import load_rules
 from flywheel.services.nightly import nightly_run
 from flywheel.services.rules import rules_replace
 from flywheel.standin import LangfuseStandin
-from tests.factories import ProjectFactory, SourceFactory, member
+from tests.factories import ProjectFactory, member, standin_source
 
 pytestmark = [pytest.mark.slow, pytest.mark.also_postgres, pytest.mark.django_db]
 
@@ -64,12 +64,11 @@ def world(standin, settings, tmp_path, monkeypatch):
         pii_allow_list=["Acme", "Acme's", "JSON"],
         cluster_params={"min_cluster_size": 3, "min_samples": 2},
     )
-    SourceFactory(
+    standin_source(
+        standin,
+        SECRET_ENV,
         project=project,
         name="acme-lf",
-        base_url=standin.base_url,
-        public_key=standin.public_key,
-        secret_key_env=SECRET_ENV,
         initial_since=datetime(2026, 11, 19, tzinfo=UTC),
         window_hours=48,
     )

@@ -11,12 +11,9 @@ from django.conf import settings
 from django.test import Client
 from rest_framework.authtoken.models import Token
 
-from annotate.models import Annotation, Assignment, LabelingPolicy, Role
-from annotate.services import queue
-from annotate.services.sops import sop_bootstrap
+from annotate.models import Annotation, Assignment
 from flywheel.api.parsers import MAX_DEPTH
-from tests.annotate.conftest import GOOD, make_tasks
-from tests.factories import ProjectFactory, member
+from tests.annotate.conftest import GOOD, leased_project
 
 pytestmark = pytest.mark.django_db
 TEN_MB = 10 * 1024 * 1024
@@ -25,14 +22,7 @@ TEN_MB = 10 * 1024 * 1024
 @pytest.fixture
 def site(settings):
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
-    project = ProjectFactory(name="acme")
-    lead = member(project, Role.LEAD, username="lead")
-    sop_bootstrap(project=project, user=lead)
-    LabelingPolicy.objects.create(project=project, gold_rate=0.0)
-    annotator = member(project, Role.ANNOTATOR, username="ann")
-    make_tasks(project, 2)
-    lease = queue.next_task(project=project, user=annotator)
-    return project, lead, annotator, lease
+    return leased_project()
 
 
 def token_client(user) -> Client:

@@ -54,7 +54,7 @@ from flywheel.rules import load_rules
 from flywheel.services.export import ReleaseRefused, release_dry_run
 from flywheel.services.rules import rules_replace
 from flywheel.standin import LangfuseStandin
-from tests.factories import ProjectFactory, SourceFactory, UserFactory, member
+from tests.factories import ProjectFactory, UserFactory, member, standin_source
 from tests.flywheel import pii_corpus
 from tests.flywheel.ingest.test_files import (
     BLOB_FORMATS,
@@ -261,12 +261,11 @@ def world(standin, settings, tmp_path, monkeypatch):
         cluster_params={"min_cluster_size": 50},
         near_duplicate_threshold=0.999,  # the traces share a long scrubbed prefix: keep them apart
     )
-    source = SourceFactory(
+    source = standin_source(
+        standin,
+        SECRET_ENV,
         project=project,
         name="acme-lf",
-        base_url=standin.base_url,
-        public_key=standin.public_key,
-        secret_key_env=SECRET_ENV,
         initial_since=datetime(2026, 11, 1, tzinfo=UTC),
         window_hours=24 * 40,
     )

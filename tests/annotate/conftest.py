@@ -1,10 +1,13 @@
 from __future__ import annotations
 
+from typing import Any, cast
+
 import pytest
 
 from annotate.models import LabelingPolicy, Role, Task
+from annotate.services import queue
 from annotate.services.sops import sop_bootstrap
-from flywheel.models import Cluster, Failure
+from flywheel.models import Cluster, Failure, Project
 from tests.factories import ProjectFactory, SourceFactory, TraceFactory, member
 
 
@@ -36,6 +39,19 @@ def make_tasks(project, n: int, *, required: int = 1, answer: str = "Your order 
             )
         )
     return tasks
+
+
+def leased_project(name: str = "acme") -> tuple[Any, Any, Any, Any]:
+    """(project, lead, annotator, lease): the default SOP, no gold, two tasks, one of them leased."""
+    project = cast(Project, ProjectFactory(name=name))
+    lead = member(project, Role.LEAD, username="lead")
+    sop_bootstrap(project=project, user=lead)
+    LabelingPolicy.objects.create(project=project, gold_rate=0.0)
+    annotator = member(project, Role.ANNOTATOR, username="ann")
+    make_tasks(project, 2)
+    lease = queue.next_task(project=project, user=annotator)
+    assert lease is not None
+    return project, lead, annotator, lease
 
 
 @pytest.fixture

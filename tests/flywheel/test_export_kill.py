@@ -16,6 +16,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.commands import manage
 from training.release import release_load
 
 pytestmark = pytest.mark.slow
@@ -24,12 +25,6 @@ SEED = (
     "from tests.flywheel.export.seed import export_project, seed_samples; "
     "project, _ = export_project('acme', min_samples=100); seed_samples(project, 300, scrub=True)"
 )
-
-
-def manage(env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "manage.py", *args], cwd=ROOT, env=env, capture_output=True, text=True, timeout=600
-    )
 
 
 def releases(db: Path) -> int:

@@ -2,26 +2,16 @@
 
 from __future__ import annotations
 
-from io import StringIO
 from pathlib import Path
 
 import pytest
-from django.core.management import call_command
 
 from annotate.models import AugmentRun, Sample
+from tests.commands import run_command as command
 
 pytestmark = pytest.mark.django_db
 DEMO_RECIPE = Path(__file__).resolve().parents[3] / "fixtures" / "demo_recipe.yaml"
 GENERATOR = "fixtures.generators.order_extraction:OrderExtraction"
-
-
-def command(*args) -> tuple[int, str, str]:
-    out, err = StringIO(), StringIO()
-    try:
-        call_command(*args, stdout=out, stderr=err)
-    except SystemExit as exit_:
-        return int(exit_.code or 0), out.getvalue(), err.getvalue()
-    return 0, out.getvalue(), err.getvalue()
 
 
 def test_augment_runs_the_demo_recipe_and_prints_what_it_did(world, fast_stack):

@@ -14,22 +14,11 @@ import pytest
 
 from fixtures.demo_traces import generate
 from flywheel.standin import LangfuseStandin
+from tests.commands import manage
 
 pytestmark = pytest.mark.slow
 ROOT = Path(__file__).resolve().parents[3]
 N = 120
-
-
-def manage(env: dict[str, str], *args: str, **kwargs) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "manage.py", *args],
-        cwd=ROOT,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=300,
-        **kwargs,
-    )
 
 
 def scalar(db: Path, sql: str) -> int:

@@ -16,7 +16,8 @@ from flywheel.ingest.langfuse_api import LangfuseApiSource
 from flywheel.ingest.sync import sync_langfuse
 from flywheel.models import Observation, Score, SyncRun, Trace
 from flywheel.standin import LangfuseStandin
-from tests.factories import SourceFactory
+from tests.commands import run_command
+from tests.factories import standin_source
 from tests.flywheel import pii_corpus
 
 pytestmark = pytest.mark.django_db
@@ -39,10 +40,9 @@ def standin():
 @pytest.fixture
 def source(standin, monkeypatch):
     monkeypatch.setenv(SECRET_ENV, standin.secret_key)
-    return SourceFactory(
-        base_url=standin.base_url,
-        public_key=standin.public_key,
-        secret_key_env=SECRET_ENV,
+    return standin_source(
+        standin,
+        SECRET_ENV,
         window_hours=0.1,
         page_limit=10,
         overlap_minutes=5,
@@ -56,13 +56,7 @@ def sync(source, **kwargs):
 
 
 def command(*args: str) -> tuple[int, str, str]:
-    out, err = io.StringIO(), io.StringIO()
-    try:
-        call_command("sync_langfuse", *args, stdout=out, stderr=err)
-        code = 0
-    except SystemExit as exc:
-        code = int(exc.code or 0)
-    return code, out.getvalue(), err.getvalue()
+    return run_command("sync_langfuse", *args)
 
 
 def test_a_sync_stores_every_trace_with_its_observations_scores_and_conversation(standin, source):
@@ -143,7 +137,7 @@ def test_an_old_self_hosted_server_is_read_through_the_legacy_endpoints(monkeypa
     with LangfuseStandin(mode="old") as lf:
         lf.add_trace_bundles(generate(12, start=DAY))
         monkeypatch.setenv(SECRET_ENV, lf.secret_key)
-        source = SourceFactory(base_url=lf.base_url, public_key=lf.public_key, secret_key_env=SECRET_ENV)
+        source = standin_source(lf, SECRET_ENV)
         run = sync(source)
     assert run.status == SyncRun.Status.SUCCEEDED
     assert Trace.objects.count() == 12

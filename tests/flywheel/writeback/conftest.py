@@ -16,7 +16,7 @@ from annotate.services.sops import sop_bootstrap
 from flywheel.models import Cluster, Failure, Observation, Project, Trace, TraceSource
 from flywheel.standin import LangfuseStandin
 from flywheel.writeback import ScoreWriter
-from tests.factories import ProjectFactory, SourceFactory, TraceFactory, member
+from tests.factories import ProjectFactory, TraceFactory, member, standin_source
 
 SECRET_ENV = "TEST_WRITEBACK_SECRET"
 T0 = datetime(2026, 11, 2, 9, 30, 15, 123456, tzinfo=UTC)
@@ -38,14 +38,7 @@ def project(db) -> Project:
 @pytest.fixture
 def source(project, standin, monkeypatch) -> TraceSource:
     monkeypatch.setenv(SECRET_ENV, standin.secret_key)
-    source = SourceFactory(
-        project=project,
-        name="shop-langfuse",
-        base_url=standin.base_url,
-        public_key=standin.public_key,
-        secret_key_env=SECRET_ENV,
-    )
-    return cast(TraceSource, source)
+    return standin_source(standin, SECRET_ENV, project=project, name="shop-langfuse")
 
 
 @pytest.fixture
