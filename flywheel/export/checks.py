@@ -14,6 +14,7 @@ from typing import Any
 import numpy as np
 from jsonschema.exceptions import best_match
 
+from flywheel.export.identity import ByIdentity
 from flywheel.export.records import SPLITS, ExportItem, Split
 from flywheel.export.spill import Facts
 from flywheel.export.split import key_digest
@@ -40,9 +41,6 @@ def _refuse_constant(name: str) -> Any:
     raise _NotJson(name)
 
 
-SCHEMAS_BY_ID = 1024
-
-
 class JsonCheck:
     """Parses JSON golden answers (strictly: no NaN/Infinity) and validates them against their schema.
 
@@ -52,7 +50,8 @@ class JsonCheck:
 
     def __init__(self) -> None:
         self._validators: dict[str, Any] = {}
-        self._by_id: dict[int, tuple[Mapping[str, Any], Any]] = {}
+        # Items of one task share their schema object: by identity first, by content otherwise.
+        self._validator: ByIdentity[Mapping[str, Any], Any] = ByIdentity(self._by_content)
 
     def problem(self, item: ExportItem) -> str | None:
         if item.output_format != "json" or item.must_refuse:
@@ -78,18 +77,10 @@ class JsonCheck:
         path = "/" + "/".join(str(part) for part in failure.absolute_path)
         return SCHEMA_FAILS.format(key=key, path=path, keyword=failure.validator)
 
-    def _validator(self, schema: Mapping[str, Any]) -> Any:
-        # Items of one task share their schema object: look it up by identity first (the
-        # reference kept beside it stops the id from being reused), by content otherwise.
-        hit = self._by_id.get(id(schema))
-        if hit is not None and hit[0] is schema:
-            return hit[1]
+    def _by_content(self, schema: Mapping[str, Any]) -> Any:
         cache_key = json.dumps(schema, sort_keys=True)
         if cache_key not in self._validators:
             self._validators[cache_key] = schema_validator(schema)
-        if len(self._by_id) >= SCHEMAS_BY_ID:
-            self._by_id.clear()
-        self._by_id[id(schema)] = (schema, self._validators[cache_key])
         return self._validators[cache_key]
 
 

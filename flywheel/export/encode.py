@@ -15,6 +15,7 @@ from json.encoder import encode_basestring  # type: ignore[attr-defined]  # the 
 from typing import Any
 
 from flywheel.export import formats
+from flywheel.export.identity import ByIdentity
 from flywheel.export.records import ExportItem
 
 SCHEMAS_CACHED = 1024
@@ -43,19 +44,12 @@ class RowEncoder:
     def __init__(self, release_id: str) -> None:
         self._version = encode_basestring(release_id)
         self._segments: dict[tuple[Any, ...], str] = {}
-        self._schemas: dict[int, tuple[Mapping[str, Any], str]] = {}
+        self._schemas: ByIdentity[Mapping[str, Any], str] = ByIdentity(
+            lambda schema: _dumps(dict(schema), ensure_ascii=False), SCHEMAS_CACHED
+        )
 
     def _schema(self, schema: Mapping[str, Any] | None) -> str:
-        if schema is None:
-            return "null"
-        hit = self._schemas.get(id(schema))
-        if hit is not None and hit[0] is schema:
-            return hit[1]
-        text = _dumps(dict(schema), ensure_ascii=False)
-        if len(self._schemas) >= SCHEMAS_CACHED:
-            self._schemas.clear()
-        self._schemas[id(schema)] = (schema, text)  # the reference keeps the id from being reused
-        return text
+        return "null" if schema is None else self._schemas(schema)
 
     def meta(self, item: ExportItem) -> str:
         """``json.dumps(formats.meta(item, release_id), ensure_ascii=False)``."""
